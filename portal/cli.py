@@ -1,0 +1,193 @@
+"""The `portal` command: serve, worker, migrate, demo, create-staff, import and export."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+
+from portal.settings import Settings, SettingsError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="portal",
+        description="Text-messaging consent portal. Settings come from the "
+        "environment or .env (see .env.example).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the web portal (and its mail dispatcher)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    worker = commands.add_parser("worker", help="deliver queued email and texts (no web)")
+    worker.add_argument("--once", action="store_true", help="deliver what is due, then exit")
+    commands.add_parser("migrate", help="apply database migrations")
+    commands.add_parser("demo", help="load the demo organization (refuses real data)")
+    staff = commands.add_parser("create-staff", help="create a staff login")
+    staff.add_argument("email")
+    staff.add_argument("--name", default="Staff")
+    roster = commands.add_parser("import-roster", help="import families from a CSV file")
+    roster.add_argument("file")
+    export = commands.add_parser("export-consent", help="write the consent ledger as CSV")
+    export.add_argument("file")
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"portal: {exc}", file=sys.stderr)
+        return 2
+    handler = globals()[f"_{args.command.replace('-', '_')}"]
+    return handler(settings, args) or 0
+
+
+def _serve(settings: Settings, args) -> int:
+    import uvicorn
+
+    from portal.app import create_app
+
+    print(
+        f"Portal at http://{args.host}:{args.port}/"
+        + ("  (mail: /dev/mailbox)" if settings.is_development else "")
+    )
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, proxy_headers=False)
+    return 0
+
+
+def _run(coro):
+    return asyncio.run(coro)
+
+
+async def _with_context(settings: Settings, work):
+    from portal.context import PortalContext
+
+    ctx = PortalContext.build(settings)
+    await ctx.db.connect()
+    try:
+        await ctx.db.check_pragmas()
+        return await work(ctx)
+    finally:
+        await ctx.db.disconnect()
+
+
+def _migrate(settings: Settings, args) -> int:
+    async def work(ctx):
+        applied = await ctx.db.migrate()
+        print("applied: " + ", ".join(applied) if applied else "database is up to date")
+
+    _run(_with_context(settings, work))
+    return 0
+
+
+def _demo(settings: Settings, args) -> int:
+    from portal import demo
+    from portal.clock import to_db
+    from portal.db import organization as org_rows
+
+    async def work(ctx):
+        await ctx.db.migrate()
+        async with ctx.db.write() as conn:
+            await org_rows.ensure(
+                conn,
+                name=settings.organization_name,
+                email=settings.organization_email,
+                phone=settings.organization_phone,
+                now=to_db(ctx.now()),
+            )
+        try:
+            loaded = await demo.load(ctx)
+        except demo.RefusedDemo as exc:
+            print(f"portal demo: {exc}", file=sys.stderr)
+            return 1
+        print("demo data loaded" if loaded else "demo data is already loaded")
+        print(f"  parent: {demo.PARENT_EMAIL} / {demo.PARENT_PASSWORD}")
+        print(f"  staff:  {demo.STAFF_EMAIL} / {demo.STAFF_PASSWORD}")
+        return 0
+
+    return _run(_with_context(settings, work))
+
+
+def _create_staff(settings: Settings, args) -> int:
+    from portal import passwords
+    from portal.clock import to_db
+    from portal.db import accounts as account_rows
+
+    password = getpass.getpass("Password for the new staff login: ")
+    problem = passwords.problem_with(password)
+    if problem:
+        print(f"portal create-staff: {problem}", file=sys.stderr)
+        return 1
+
+    async def work(ctx):
+        async with ctx.db.write() as conn:
+            if await account_rows.by_email(conn, args.email):
+                print(f"portal create-staff: {args.email} already has a login", file=sys.stderr)
+                return 1
+            await account_rows.create(
+                conn,
+                email=args.email,
+                password_hash=passwords.hash_password(password),
+                role="staff",
+                person_id=None,
+                display_name=args.name,
+                can_text=True,
+                now=to_db(ctx.now()),
+            )
+        print(f"staff login created for {args.email}")
+        return 0
+
+    return _run(_with_context(settings, work))
+
+
+def _worker(settings: Settings, args) -> int:
+    from portal.dispatcher import OutboxDispatcher
+    from portal.mail import SmtpTransport
+
+    if not settings.smtp_host:
+        print(
+            "portal worker: set SMTP_HOST (the local catcher lives inside `portal serve`)",
+            file=sys.stderr,
+        )
+        return 2
+
+    async def work(ctx):
+        dispatcher = OutboxDispatcher(ctx, {"email": SmtpTransport.from_settings(settings)})
+        if args.once:
+            print(f"delivered or tried {await dispatcher.drain()} messages")
+            return 0
+        await dispatcher.run_forever()
+
+    return _run(_with_context(settings, work))
+
+
+def _import_roster(settings: Settings, args) -> int:
+    from portal import roster
+
+    async def work(ctx):
+        with open(args.file, newline="", encoding="utf-8-sig") as handle:
+            report = await roster.import_csv(ctx, handle)
+        for line in report.lines():
+            print(line)
+        return 0 if report.ok else 1
+
+    return _run(_with_context(settings, work))
+
+
+def _export_consent(settings: Settings, args) -> int:
+    from portal import roster
+
+    async def work(ctx):
+        with open(args.file, "w", newline="", encoding="utf-8") as handle:
+            count = await roster.export_ledger_csv(ctx, handle)
+        print(f"wrote {count} consent events to {args.file}")
+        return 0
+
+    return _run(_with_context(settings, work))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""What every part of the running portal shares: settings, database, clock, renderers, links."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+
+from portal import links
+from portal.clock import SystemClock
+from portal.db import Database
+from portal.emails import EmailRenderer
+from portal.settings import Settings
+
+
+@dataclasses.dataclass
+class PortalContext:
+    settings: Settings
+    db: Database
+    clock: object
+    emails: EmailRenderer
+    consent_links: links.LinkService
+    reset_links: links.LinkService
+    invitation_links: links.LinkService
+    # Set after a change queues mail or texts, so the in-process dispatcher wakes at once.
+    outbox_wakeup: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+
+    @classmethod
+    def build(cls, settings: Settings, clock=None, db: Database | None = None) -> PortalContext:
+        clock = clock or SystemClock()
+        keys = settings.signing_keys
+
+        def service(purpose: str, lifetime: dt.timedelta) -> links.LinkService:
+            return links.LinkService(purpose=purpose, keys=keys, lifetime=lifetime, clock=clock)
+
+        return cls(
+            settings=settings,
+            db=db or Database(settings.database_url),
+            clock=clock,
+            emails=EmailRenderer(),
+            consent_links=service(links.CONSENT, dt.timedelta(days=settings.consent_link_days)),
+            reset_links=service(
+                links.PASSWORD_RESET, dt.timedelta(minutes=settings.password_reset_minutes)
+            ),
+            invitation_links=service(links.INVITATION, dt.timedelta(days=14)),
+        )
+
+    def now(self) -> dt.datetime:
+        return self.clock.now()
+
+    def url(self, path: str) -> str:
+        """Absolute link for emails and webhooks, from PUBLIC_URL."""
+        return self.settings.public_url + path

@@ -1,0 +1,215 @@
+"""Account > Settings, Contacts and Students: each person's details and "Allow text messaging?"."""
+
+from __future__ import annotations
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from portal import consent
+from portal.clock import to_db
+from portal.db import accounts as account_rows
+from portal.db import people as people_rows
+from portal.web.access import family_required
+from portal.web.forms import PersonForm
+from portal.web.pages import client_ip, render, user_agent
+
+
+def _status(request: Request, person) -> consent.TextingStatus:
+    return consent.texting_status(person, request.state.account.org_phone)
+
+
+def _with_status(request: Request, people) -> list[tuple]:
+    return [(p, _status(request, p)) for p in people]
+
+
+async def _person_or_404(conn, request: Request, kind: str):
+    """Another family's id answers exactly like an id that does not exist."""
+    try:
+        person_id = int(request.path_params["person_id"])
+    except ValueError:
+        raise HTTPException(404) from None
+    person = await people_rows.in_family(conn, request.state.account.family_id, person_id)
+    if person is None or person.kind != kind:
+        raise HTTPException(404)
+    return person
+
+
+@family_required
+async def settings(request: Request) -> Response:
+    ctx = request.app.state.ctx
+    async with ctx.db.read() as conn:
+        me = await people_rows.in_family(
+            conn, request.state.account.family_id, request.state.account.person_id
+        )
+    return render(
+        request,
+        "account/settings.html",
+        person=me,
+        status=_status(request, me),
+        saved=request.query_params.get("saved"),
+    )
+
+
+@family_required
+async def contacts(request: Request) -> Response:
+    ctx = request.app.state.ctx
+    async with ctx.db.read() as conn:
+        people = await people_rows.of_family(conn, request.state.account.family_id, "contact")
+    return render(
+        request,
+        "account/contacts.html",
+        people=_with_status(request, people),
+        saved=request.query_params.get("saved"),
+    )
+
+
+@family_required
+async def students(request: Request) -> Response:
+    ctx = request.app.state.ctx
+    async with ctx.db.read() as conn:
+        people = await people_rows.of_family(conn, request.state.account.family_id, "student")
+    return render(request, "account/students.html", people=_with_status(request, people))
+
+
+@family_required
+async def student(request: Request) -> Response:
+    ctx = request.app.state.ctx
+    async with ctx.db.read() as conn:
+        person = await _person_or_404(conn, request, "student")
+    return render(
+        request,
+        "account/student.html",
+        person=person,
+        status=_status(request, person),
+        saved=request.query_params.get("saved"),
+    )
+
+
+# Where each kind of edit lives and where it returns to.
+_EDITS = {
+    "settings": ("contact", "/account/settings"),
+    "contact": ("contact", "/account/contacts"),
+    "student": ("student", "/account/students/{id}"),
+}
+
+
+def _edit_kind(request: Request) -> str:
+    return request.scope["route"].name.split(".")[1].removesuffix("_form").removesuffix("_edit")
+
+
+@family_required
+async def edit_form(request: Request) -> Response:
+    ctx = request.app.state.ctx
+    which = _edit_kind(request)
+    async with ctx.db.read() as conn:
+        person = await _load_for_edit(conn, request, which)
+    form = PersonForm(
+        first_name=person.first_name,
+        last_name=person.last_name,
+        email=person.email or "",
+        cell_phone=person.cell_phone or "",
+    )
+    status = _status(request, person)
+    form.allow_texting = status.code in ("allowed", "pending")
+    return _edit_page(request, which, person, form, status)
+
+
+@family_required
+async def edit(request: Request) -> Response:
+    ctx = request.app.state.ctx
+    which = _edit_kind(request)
+    account = request.state.account
+    form = PersonForm.from_form(await request.form(), email_required=which == "settings")
+    async with ctx.db.write() as conn:
+        person = await _load_for_edit(conn, request, which)
+        if (
+            form.valid
+            and form.clean_email
+            and person.kind == "contact"
+            and (
+                await people_rows.email_taken(conn, form.clean_email, except_person_id=person.id)
+                or await _account_email_taken(conn, form.clean_email, person.id)
+            )
+        ):
+            form.errors["email"] = "Another contact already uses that email address."
+        if form.valid:
+            actor = await consent.actor_for_account(
+                conn, account.id, ip=client_ip(request), user_agent=user_agent(request)
+            )
+            try:
+                await _save(conn, ctx, person, form, actor)
+            except consent.ConsentError as exc:
+                # Raising rolls the transaction back: the details are not half-saved.
+                form.errors["allow_texting"] = str(exc)
+                saved = False
+            else:
+                saved = True
+            if saved:
+                return RedirectResponse(
+                    _EDITS[which][1].format(id=person.id) + "?saved=1", status_code=303
+                )
+    async with ctx.db.read() as conn:
+        person = await _load_for_edit(conn, request, which)
+    return _edit_page(request, which, person, form, _status(request, person), status_code=400)
+
+
+async def _account_email_taken(conn, email: str, person_id: int) -> bool:
+    holder = await account_rows.by_email(conn, email)
+    return holder is not None and holder.person_id != person_id
+
+
+async def _load_for_edit(conn, request: Request, which: str):
+    if which == "settings":
+        account = request.state.account
+        return await people_rows.in_family(conn, account.family_id, account.person_id)
+    return await _person_or_404(conn, request, _EDITS[which][0])
+
+
+def _edit_page(request, which, person, form, status, status_code=200) -> Response:
+    return render(
+        request,
+        "account/edit_person.html",
+        status_code=status_code,
+        which=which,
+        person=person,
+        form=form,
+        status=status,
+        back=_EDITS[which][1].format(id=person.id),
+    )
+
+
+async def _save(conn, ctx, person, form: PersonForm, actor: consent.Actor) -> None:
+    """Details first, then the phone reset (rule 6), then the texting choice, in one transaction."""
+    before = consent.texting_status(person)
+    phone_changed = form.clean_phone != person.cell_phone
+    await people_rows.update_details(
+        conn,
+        person.id,
+        first_name=form.first_name,
+        last_name=form.last_name,
+        email=form.clean_email,
+        cell_phone=form.clean_phone,
+        now=to_db(ctx.now()),
+    )
+    if person.is_account_holder and form.clean_email:
+        holder = await account_rows.by_person(conn, person.id)
+        if holder is not None and holder.email != form.clean_email.lower():
+            await account_rows.set_email(conn, holder.id, form.clean_email)
+    if phone_changed:
+        await consent.change_phone(
+            conn,
+            ctx,
+            person_id=person.id,
+            new_phone=form.clean_phone,
+            actor=actor,
+            ask=not form.allow_texting,
+        )
+    if form.allow_texting:
+        await consent.set_texting(
+            conn, ctx, person_id=person.id, allow=True, channel=consent.Channel.PORTAL, actor=actor
+        )
+    elif before.code in ("allowed", "pending") and not phone_changed:
+        await consent.set_texting(
+            conn, ctx, person_id=person.id, allow=False, channel=consent.Channel.PORTAL, actor=actor
+        )

@@ -1,0 +1,120 @@
+"""Fixtures: a real SQLite file per test, a real aiosmtpd server, a frozen clock, the real app."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from starlette.testclient import TestClient
+
+from portal import demo
+from portal.app import create_app
+from portal.clock import FrozenClock
+from portal.mailcatcher import MailCatcher
+from portal.settings import Settings
+
+PUBLIC_URL = "http://portal.test"
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    """A real SMTP server on loopback (aiosmtpd), shared by the session and emptied per test."""
+    server = MailCatcher().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server):
+    smtp_server.clear()
+    return smtp_server
+
+
+@pytest.fixture
+def clock():
+    return FrozenClock()
+
+
+@pytest.fixture
+def settings(tmp_path, smtp_server):
+    return Settings.from_mapping({
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'portal.sqlite3'}",
+        "PUBLIC_URL": PUBLIC_URL,
+        "SMTP_HOST": smtp_server.host,
+        "SMTP_PORT": str(smtp_server.port),
+        "SMTP_TLS": "none",
+        "SECRET_KEY": "test-secret-key-for-the-portal-tests-0123456789",
+        "ORGANIZATION_NAME": "Riverside Dance Academy",
+        "ORGANIZATION_EMAIL": "office@riverside.example",
+        "ORGANIZATION_PHONE": "+12015550100",
+    })
+
+
+@pytest.fixture
+def app(settings, clock):
+    # The dispatcher does not run in the background: tests deliver with `portal.deliver()`, so
+    # every assertion about mail is deterministic.
+    return create_app(settings, clock=clock, start_dispatcher=False)
+
+
+class PortalDriver:
+    """Drives the real app like a person with a browser, plus a few behind-the-scenes helpers."""
+
+    def __init__(self, client: TestClient, app, mailbox: MailCatcher) -> None:
+        self.client = client
+        self.app = app
+        self.ctx = app.state.ctx
+        self.mailbox = mailbox
+
+    def call(self, fn, *args, **kwargs):
+        """Run an async function on the app's event loop (database checks, services)."""
+        return self.client.portal.call(lambda: fn(*args, **kwargs))
+
+    def csrf(self, path: str = "/login") -> str:
+        page = self.client.get(path)
+        match = CSRF_RE.search(page.text)
+        assert match, f"no CSRF token on {path}"
+        return match.group(1)
+
+    def login(self, email: str = demo.PARENT_EMAIL, password: str = demo.PARENT_PASSWORD):
+        response = self.client.post("/login", data={
+            "email": email, "password": password, "csrf_token": self.csrf("/login"),
+        })
+        return response
+
+    def post(self, path: str, data: dict, *, token_from: str | None = None):
+        """Submit a form the way a browser does: read the page's token, then POST."""
+        token = self.csrf(token_from or path)
+        return self.client.post(path, data={**data, "csrf_token": token})
+
+    def deliver(self) -> list:
+        """Run the outbox dispatcher until nothing is due; return the caught mail, newest first."""
+        self.call(self.app.state.dispatcher.drain)
+        return self.mailbox.messages()
+
+    async def _query(self, sql: str, values: dict | None):
+        async with self.ctx.db.read() as conn:
+            return await conn.fetch_all(sql, values or {})
+
+    def rows(self, sql: str, values: dict | None = None) -> list:
+        return self.call(self._query, sql, values)
+
+    def person_id(self, first_name: str) -> int:
+        return self.rows("SELECT id FROM people WHERE first_name = :n", {"n": first_name})[0].id
+
+
+@pytest.fixture
+def portal(app, mailbox):
+    with TestClient(app, base_url=PUBLIC_URL) as client:
+        driver = PortalDriver(client, app, mailbox)
+        driver.call(demo.load, app.state.ctx)
+        yield driver
+
+
+@pytest.fixture
+def parent(portal):
+    """The demo parent, logged in."""
+    response = portal.login()
+    assert response.status_code == 200 and response.url.path == "/account/settings"
+    return portal
