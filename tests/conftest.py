@@ -38,17 +38,19 @@ def clock():
 
 @pytest.fixture
 def settings(tmp_path, smtp_server):
-    return Settings.from_mapping({
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'portal.sqlite3'}",
-        "PUBLIC_URL": PUBLIC_URL,
-        "SMTP_HOST": smtp_server.host,
-        "SMTP_PORT": str(smtp_server.port),
-        "SMTP_TLS": "none",
-        "SECRET_KEY": "test-secret-key-for-the-portal-tests-0123456789",
-        "ORGANIZATION_NAME": "Riverside Dance Academy",
-        "ORGANIZATION_EMAIL": "office@riverside.example",
-        "ORGANIZATION_PHONE": "+12015550100",
-    })
+    return Settings.from_mapping(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'portal.sqlite3'}",
+            "PUBLIC_URL": PUBLIC_URL,
+            "SMTP_HOST": smtp_server.host,
+            "SMTP_PORT": str(smtp_server.port),
+            "SMTP_TLS": "none",
+            "SECRET_KEY": "test-secret-key-for-the-portal-tests-0123456789",
+            "ORGANIZATION_NAME": "Riverside Dance Academy",
+            "ORGANIZATION_EMAIL": "office@riverside.example",
+            "ORGANIZATION_PHONE": "+12015550100",
+        }
+    )
 
 
 @pytest.fixture
@@ -78,9 +80,14 @@ class PortalDriver:
         return match.group(1)
 
     def login(self, email: str = demo.PARENT_EMAIL, password: str = demo.PARENT_PASSWORD):
-        response = self.client.post("/login", data={
-            "email": email, "password": password, "csrf_token": self.csrf("/login"),
-        })
+        response = self.client.post(
+            "/login",
+            data={
+                "email": email,
+                "password": password,
+                "csrf_token": self.csrf("/login"),
+            },
+        )
         return response
 
     def post(self, path: str, data: dict, *, token_from: str | None = None):

@@ -10,9 +10,14 @@ def test_parent_turns_a_students_texting_off_and_the_office_is_emailed(parent):
     page = parent.client.get(f"/account/students/{avery}")
     assert "Texts allowed" in page.text
 
-    response = parent.post(f"/account/students/{avery}/edit", {
-        "first_name": "Avery", "last_name": "Parker", "cell_phone": "+12015550103",
-    })
+    response = parent.post(
+        f"/account/students/{avery}/edit",
+        {
+            "first_name": "Avery",
+            "last_name": "Parker",
+            "cell_phone": "+12015550103",
+        },
+    )
     assert response.status_code == 200
     assert "Texts not allowed" in response.text
 

@@ -7,6 +7,7 @@ functions of this package (`people.by_id(conn, ...)`), never SQL.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Mapping
@@ -38,6 +39,15 @@ class PragmaConnection(sqlite3.Connection):
         self.execute("PRAGMA synchronous=FULL")
         self.execute("PRAGMA foreign_keys=ON")
         self.execute(f"PRAGMA busy_timeout={SQLITE_PRAGMAS['busy_timeout']}")
+
+
+class _Databases(databases.Database):
+    """`databases.Database` with SQLite connections pooled (see portal/db/sqlite_pool.py)."""
+
+    SUPPORTED_BACKENDS = {
+        **databases.Database.SUPPORTED_BACKENDS,
+        "sqlite": "portal.db.sqlite_pool:PooledSQLiteBackend",
+    }
 
 
 class DatabaseError(Exception):
@@ -93,10 +103,14 @@ class Database:
         self.url = url
         if url.startswith("sqlite"):
             self.dialect = "sqlite"
-            self._db = databases.Database(url, factory=PragmaConnection)
+            self._db = _Databases(url, factory=PragmaConnection)
+            # SQLite has one writer at a time. Queueing writers here, in order, beats letting
+            # a burst of them poll the file lock until busy_timeout fails the late ones.
+            self._write_lock: asyncio.Lock | None = asyncio.Lock()
         elif url.startswith(("postgresql", "postgres")):
             self.dialect = "postgresql"
             self._db = databases.Database(url.replace("postgres://", "postgresql://", 1))
+            self._write_lock = None
         else:
             raise DatabaseError(f"unsupported DATABASE_URL scheme: {url.split(':', 1)[0]}")
 
@@ -108,14 +122,18 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[Conn]:
-        """Hold one connection for a run of reads (a new one per query is much slower)."""
+        """Hold one connection for a run of reads (a new one per query is much slower).
+
+        Nested uses in the same task share the connection, so a request that holds one (see
+        SecurityMiddleware) pays for opening it once.
+        """
         async with self._db.connection() as connection:
             yield Conn(connection, self.dialect)
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[Conn]:
         """One short write transaction. Never do network I/O inside it."""
-        async with self._db.connection() as connection:
+        async with self._writer_turn(), self._db.connection() as connection:
             conn = Conn(connection, self.dialect)
             if self.dialect == "sqlite":
                 # Plain BEGIN lets two read-then-write transactions deadlock into "database is
@@ -131,6 +149,14 @@ class Database:
             else:
                 async with connection.transaction():
                     yield conn
+
+    @contextlib.asynccontextmanager
+    async def _writer_turn(self) -> AsyncIterator[None]:
+        if self._write_lock is None:
+            yield
+        else:
+            async with self._write_lock:
+                yield
 
     async def check_pragmas(self) -> None:
         """Fail at start, not at the first lost write, if SQLite is not set up as we require."""

@@ -69,7 +69,9 @@ async def pending(db: Database) -> list[str]:
         exists = await _has_table(conn, "schema_migrations")
         done = set()
         if exists:
-            done = {r[0] for r in await conn.fetch_all("SELECT version FROM schema_migrations")}
+            done = {
+                r.version for r in await conn.fetch_all("SELECT version FROM schema_migrations")
+            }
     return [f"{v:04d}_{n}" for v, n in available() if v not in done]
 
 

@@ -44,14 +44,21 @@ class SecurityMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if scope["path"].startswith("/static/"):
+            await self.app(scope, receive, send)
+            return
+        # One connection for the whole request: the view's queries reuse it.
+        async with self.ctx.db.read() as conn:
+            await self._handle(scope, receive, send, conn)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send, conn) -> None:
         cookies = _cookies(scope)
         session_id = cookies.get(auth.SESSION_COOKIE, "")
         account = None
         if session_id and len(session_id) < 100:
-            async with self.ctx.db.read() as conn:
-                account = await account_rows.session_account(
-                    conn, auth.hash_session_id(session_id), to_db(self.ctx.now())
-                )
+            account = await account_rows.session_account(
+                conn, auth.hash_session_id(session_id), to_db(self.ctx.now())
+            )
         # A logged-in form is bound to the session; an anonymous one to a random cookie.
         anon = cookies.get(CSRF_COOKIE, "")
         new_anon = None

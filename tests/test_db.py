@@ -1,0 +1,80 @@
+"""Storage: PRAGMAs on every connection, write transactions, pooling, migrations."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from portal.db import Database, DatabaseError, migrate
+
+
+@pytest.fixture
+async def db(tmp_path):
+    database = Database(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    await database.connect()
+    await database.migrate()
+    yield database
+    await database.disconnect()
+
+
+async def test_every_connection_has_wal_full_sync_foreign_keys_and_busy_timeout(db):
+    async def pragmas():
+        async with db.read() as conn:
+            return [
+                await conn.fetch_val(f"PRAGMA {name}")
+                for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+            ]
+
+    # Several at once, so more than one connection is opened.
+    results = await asyncio.gather(*(pragmas() for _ in range(5)))
+    assert all(r == ["wal", 2, 1, 5000] for r in results)
+    await db.check_pragmas()
+
+
+def test_an_in_memory_database_is_refused():
+    with pytest.raises(DatabaseError):
+        Database("sqlite:///:memory:")
+
+
+async def test_a_failed_write_rolls_back_and_leaves_no_open_transaction_behind(db):
+    with pytest.raises(RuntimeError):
+        async with db.write() as conn:
+            await conn.execute("INSERT INTO families (name, created_at) VALUES ('x', '2026-01-01')")
+            raise RuntimeError("boom")
+    async with db.read() as conn:
+        assert await conn.fetch_val("SELECT COUNT(*) FROM families") == 0
+    async with db.write() as conn:  # the pooled connection is usable again
+        await conn.execute("INSERT INTO families (name, created_at) VALUES ('y', '2026-01-01')")
+    async with db.read() as conn:
+        assert await conn.fetch_val("SELECT COUNT(*) FROM families") == 1
+
+
+async def test_concurrent_read_modify_write_transactions_all_succeed(db):
+    async with db.write() as conn:
+        await conn.execute("INSERT INTO families (name, created_at) VALUES ('0', 'now')")
+
+    async def increment():
+        async with db.write() as conn:
+            value = await conn.fetch_val("SELECT name FROM families WHERE id = 1")
+            await conn.execute(
+                "UPDATE families SET name = :v WHERE id = 1", {"v": str(int(value) + 1)}
+            )
+
+    await asyncio.gather(*(increment() for _ in range(100)))
+    async with db.read() as conn:
+        assert await conn.fetch_val("SELECT name FROM families WHERE id = 1") == "100"
+
+
+async def test_migrations_apply_once_and_report_nothing_pending(db):
+    assert await db.migrate() == []
+    assert await migrate.pending(db) == []
+
+
+async def test_foreign_keys_are_enforced(db):
+    with pytest.raises(Exception, match="FOREIGN KEY"):
+        async with db.write() as conn:
+            await conn.execute(
+                "INSERT INTO people (family_id, kind, first_name, last_name, created_at,"
+                " updated_at) VALUES (999, 'student', 'A', 'B', 'now', 'now')"
+            )
