@@ -21,7 +21,7 @@ from portal.dispatcher import OutboxDispatcher
 from portal.mail import SmtpTransport
 from portal.mailcatcher import MailCatcher
 from portal.settings import Settings
-from portal.web import account, auth_views, dev, health
+from portal.web import account, auth_views, dev, health, staff
 from portal.web.pages import render
 from portal.web.security import SecurityMiddleware
 
@@ -101,6 +101,8 @@ def routes(settings: Settings) -> list:
             methods=["POST"],
             name="account.student_edit",
         ),
+        Route("/staff/", staff.people, methods=["GET"], name="staff.people"),
+        Route("/staff/people/{person_id}", staff.person, methods=["GET"], name="staff.person"),
         Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
     ]
     if settings.is_development:

@@ -1,0 +1,58 @@
+"""Staff pages: everyone's texting status and the history behind it (read-only for now)."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from portal import consent
+from portal.db import ledger
+from portal.db import people as people_rows
+from portal.web.access import staff_required
+from portal.web.pages import render
+
+CHANNEL_WORDS = {
+    "portal": "Portal",
+    "staff": "Staff",
+    "email_link": "Email link",
+    "sms_keyword": "Reply text",
+    "carrier": "Carrier",
+    "import": "Import",
+    "phone_change": "Phone changed",
+}
+
+
+@staff_required
+async def people(request: Request) -> Response:
+    ctx = request.app.state.ctx
+    async with ctx.db.read() as conn:
+        everyone = await people_rows.all_people(conn)
+    org_phone = request.state.account.org_phone
+    rows = [(p, consent.texting_status(p, org_phone)) for p in everyone]
+    return render(request, "staff/people.html", rows=rows)
+
+
+@staff_required
+async def person(request: Request) -> Response:
+    ctx = request.app.state.ctx
+    try:
+        person_id = int(request.path_params["person_id"])
+    except ValueError:
+        raise HTTPException(404) from None
+    async with ctx.db.read() as conn:
+        subject = await people_rows.by_id(conn, person_id)
+        if subject is None:
+            raise HTTPException(404)
+        events = await ledger.events_of(conn, person_id)
+    history = [(event, json.loads(event.evidence)) for event in events]
+    return render(
+        request,
+        "staff/person.html",
+        person=subject,
+        history=history,
+        status=consent.texting_status(subject, request.state.account.org_phone),
+        channel_words=CHANNEL_WORDS,
+    )
