@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 
 from portal.clock import to_db
 from portal.context import PortalContext
+from portal.db import migrate
 from portal.db import organization as org_rows
 from portal.dispatcher import OutboxDispatcher
 from portal.mail import SmtpTransport
@@ -146,6 +147,8 @@ def create_app(
         await ctx.db.check_pragmas()
         if settings.is_development:
             await ctx.db.migrate()
+        elif waiting := await migrate.pending(ctx.db):
+            raise RuntimeError(f"run `portal migrate` first; pending: {', '.join(waiting)}")
         async with ctx.db.write() as conn:
             await org_rows.ensure(
                 conn,

@@ -6,12 +6,15 @@ import dataclasses
 import datetime as dt
 import hashlib
 import secrets
+from typing import TYPE_CHECKING
 
 from portal import passwords
 from portal.clock import to_db
-from portal.context import PortalContext
 from portal.db import Row
 from portal.db import accounts as account_rows
+
+if TYPE_CHECKING:
+    from portal.context import PortalContext
 
 SESSION_COOKIE = "portal_session"
 # Failed logins allowed in the window before the key is made to wait. Per account email and

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from portal import outbox, phones
 from portal.clock import to_db
-from portal.context import PortalContext
 from portal.db import Conn, Row, ledger
 from portal.db import accounts as account_rows
 from portal.db import organization as org_rows
 from portal.db import people as people_rows
+
+if TYPE_CHECKING:
+    from portal.context import PortalContext
 
 # The words a person agrees to. A published version is never edited: a new wording gets a new
 # version, and each ledger event records the version its person saw.
@@ -53,6 +55,18 @@ class Channel(enum.StrEnum):
     CARRIER = "carrier"
     IMPORT = "import"
     PHONE_CHANGE = "phone_change"
+
+
+# How each channel is named on screens and in emails.
+CHANNEL_WORDS = {
+    Channel.PORTAL: "Portal",
+    Channel.STAFF: "Staff",
+    Channel.EMAIL_LINK: "Email link",
+    Channel.SMS_KEYWORD: "Reply text",
+    Channel.CARRIER: "Carrier opt-out",
+    Channel.IMPORT: "Import",
+    Channel.PHONE_CHANGE: "Phone changed",
+}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from portal import consent, passwords
 from portal.clock import to_db
-from portal.context import PortalContext
 from portal.db import accounts as account_rows
 from portal.db import organization as org_rows
 from portal.db import people as people_rows
+
+if TYPE_CHECKING:
+    from portal.context import PortalContext
 
 DEMO_DOMAIN = "demo.example"
 PARENT_EMAIL = f"parent@{DEMO_DOMAIN}"

@@ -13,12 +13,15 @@ import contextlib
 import datetime as dt
 import logging
 import secrets
+from typing import TYPE_CHECKING
 
 from portal import consent
 from portal.clock import to_db
-from portal.context import PortalContext
 from portal.db import outbox as outbox_rows
 from portal.delivery import Outcome
+
+if TYPE_CHECKING:
+    from portal.context import PortalContext
 
 log = logging.getLogger("portal.dispatcher")
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import jinja2
 
-from portal import phones
+from portal import consent, phones
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -24,7 +24,11 @@ class RenderedEmail:
 class EmailRenderer:
     def __init__(self, templates_dir: Path = TEMPLATES_DIR) -> None:
         loader = jinja2.FileSystemLoader(str(templates_dir))
-        filters = {"mask": phones.mask, "phone": phones.display}
+        filters = {
+            "mask": phones.mask,
+            "phone": phones.display,
+            "channel_words": lambda channel: consent.CHANNEL_WORDS.get(channel, channel),
+        }
         # Plain-text parts must not be HTML-escaped; the HTML part always is.
         self._text = jinja2.Environment(
             loader=loader,

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from portal.clock import to_db
-from portal.context import PortalContext
 from portal.db import Conn
 from portal.db import organization as org_rows
 from portal.db import outbox as outbox_rows
+
+if TYPE_CHECKING:
+    from portal.context import PortalContext
 
 
 def _message_id(ctx: PortalContext) -> str:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from portal import consent, phones
 from portal.clock import to_db
-from portal.context import PortalContext
 from portal.db import ledger
 from portal.db import people as people_rows
 from portal.validation import name_problem, normalize_email
+
+if TYPE_CHECKING:
+    from portal.context import PortalContext
 
 IMPORT_COLUMNS = (
     "family",

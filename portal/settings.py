@@ -82,7 +82,9 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("CONSENT_LINK_DAYS", "14", "How many days an emailed consent link stays valid."),
     Setting("PASSWORD_RESET_MINUTES", "60", "How many minutes a password-reset link stays valid."),
-    Setting("SESSION_DAYS", "14", "How many days a login lasts without use."),
+    Setting(
+        "SESSION_DAYS", "14", "How many days a login lasts before the password is asked again."
+    ),
     Setting("TWILIO_ACCOUNT_SID", "", "Twilio account SID. Empty in development: a fake phone."),
     Setting("TWILIO_AUTH_TOKEN", "", "Twilio auth token; also checks webhook signatures."),
     Setting("TWILIO_FROM_NUMBER", "", "The Twilio number texts are sent from (E.164)."),

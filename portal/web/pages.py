@@ -16,8 +16,9 @@ templates.env.filters.update({"mask": phones.mask, "phone": phones.display})
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
-    context.setdefault("account", request.state.account)
-    context.setdefault("csrf_token", request.state.csrf_token)
+    # Static files skip the security middleware, so their error pages have no session state.
+    context.setdefault("account", getattr(request.state, "account", None))
+    context.setdefault("csrf_token", getattr(request.state, "csrf_token", ""))
     return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 

@@ -14,16 +14,6 @@ from portal.db import people as people_rows
 from portal.web.access import staff_required
 from portal.web.pages import render
 
-CHANNEL_WORDS = {
-    "portal": "Portal",
-    "staff": "Staff",
-    "email_link": "Email link",
-    "sms_keyword": "Reply text",
-    "carrier": "Carrier",
-    "import": "Import",
-    "phone_change": "Phone changed",
-}
-
 
 @staff_required
 async def people(request: Request) -> Response:
@@ -54,5 +44,5 @@ async def person(request: Request) -> Response:
         person=subject,
         history=history,
         status=consent.texting_status(subject, request.state.account.org_phone),
-        channel_words=CHANNEL_WORDS,
+        channel_words=consent.CHANNEL_WORDS,
     )
