@@ -27,3 +27,39 @@ def test_parent_turns_a_students_texting_off_and_the_office_is_emailed(parent):
     assert phones.mask("+12015550103") in mail.text
     assert "Pat Parker" in mail.text
     assert "+12015550103" not in mail.text  # the number is masked
+
+
+def test_the_edit_form_shows_the_number_as_people_write_it_and_saving_it_changes_nothing(parent):
+    avery = parent.person_id("Avery")
+    form = parent.client.get(f"/account/students/{avery}/edit")
+    assert 'value="(201) 555-0103"' in form.text
+    events_before = len(parent.rows("SELECT id FROM consent_events"))
+    response = parent.post(
+        f"/account/students/{avery}/edit",
+        {
+            "first_name": "Avery",
+            "last_name": "Parker",
+            "cell_phone": "(201) 555-0103",
+            "allow_texting": "on",
+        },
+    )
+    assert "Texts allowed" in response.text
+    assert len(parent.rows("SELECT id FROM consent_events")) == events_before
+    assert parent.deliver() == []
+
+
+def test_an_account_holder_cannot_blank_their_login_email_from_the_contacts_page(parent):
+    pat = parent.person_id("Pat")
+    response = parent.post(
+        f"/account/contacts/{pat}/edit",
+        {
+            "first_name": "Pat",
+            "last_name": "Parker",
+            "email": "",
+            "cell_phone": "2015550101",
+            "allow_texting": "on",
+        },
+    )
+    assert response.status_code == 400
+    assert "it is how you log in" in response.text
+    assert parent.rows("SELECT email FROM people WHERE id = :id", {"id": pat})[0].email

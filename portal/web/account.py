@@ -6,7 +6,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from portal import consent
+from portal import consent, phones
 from portal.clock import to_db
 from portal.db import accounts as account_rows
 from portal.db import people as people_rows
@@ -108,7 +108,7 @@ async def edit_form(request: Request) -> Response:
         first_name=person.first_name,
         last_name=person.last_name,
         email=person.email or "",
-        cell_phone=person.cell_phone or "",
+        cell_phone=phones.display(person.cell_phone),
     )
     status = _status(request, person)
     form.allow_texting = status.code in ("allowed", "pending")
