@@ -123,6 +123,8 @@ async def edit(request: Request) -> Response:
     form = PersonForm.from_form(await request.form(), email_required=which == "settings")
     async with ctx.db.write() as conn:
         person = await _load_for_edit(conn, request, which)
+        if person.is_account_holder and not form.email and "email" not in form.errors:
+            form.errors["email"] = "Enter an email address: it is how you log in."
         if (
             form.valid
             and form.clean_email
