@@ -22,7 +22,7 @@ from portal.dispatcher import OutboxDispatcher
 from portal.mail import SmtpTransport
 from portal.mailcatcher import MailCatcher
 from portal.settings import Settings
-from portal.web import account, auth_views, dev, health, staff
+from portal.web import account, auth_views, consent_links, dev, health, staff
 from portal.web.pages import render
 from portal.web.security import SecurityMiddleware
 
@@ -101,6 +101,16 @@ def routes(settings: Settings) -> list:
             account.edit,
             methods=["POST"],
             name="account.student_edit",
+        ),
+        Route("/text-consent/{token}", consent_links.link, methods=["GET"], name="consent.link"),
+        Route(
+            "/text-consent/{token}", consent_links.answer, methods=["POST"], name="consent.answer"
+        ),
+        Route(
+            "/text-consent/{token}/new-link",
+            consent_links.new_link,
+            methods=["POST"],
+            name="consent.new_link",
         ),
         Route("/staff/", staff.people, methods=["GET"], name="staff.people"),
         Route("/staff/people/{person_id}", staff.person, methods=["GET"], name="staff.person"),

@@ -172,8 +172,13 @@ async def set_texting(
     actor: Actor,
     evidence: dict[str, Any] | None = None,
     wording_version: str | None = None,
+    record_unchanged: bool = False,
 ) -> Change:
-    """Turn texting on or off for one person, by any channel but the number-wide keywords."""
+    """Turn texting on or off for one person, by any channel but the number-wide keywords.
+
+    `record_unchanged` keeps a person's own answer that repeats their current state (a No
+    by email link from someone already opted out): it is still their act, and proof.
+    """
     evidence = dict(evidence or {})
     person = await people_rows.by_id(conn, person_id)
     if person is None:
@@ -189,7 +194,7 @@ async def set_texting(
     else:
         new = _opt_in_status(person, channel, actor, evidence)
 
-    if new == current_for_phone:
+    if new == current_for_phone and not record_unchanged:
         # Same answer again (double click, replayed form): nothing to record or tell.
         return Change(person_id, old, new, None)
 

@@ -107,9 +107,19 @@ class LinkService:
             raise LinkInvalid()
         return link_id
 
-    async def check(self, conn: Conn, token: str, *, allow_used: bool = False) -> Row:
-        """The link's server-side record, if the token is genuine, current and unused."""
-        link = await link_rows.get(conn, self.link_id_of(token))
+    def link_id_of_any_age(self, token: str) -> str:
+        """The id of a genuine token even if its signature is too old: only for offering a
+        fresh link to the address already on file, never for acting on the old one."""
+        try:
+            link_id = self._serializer.loads(token)
+        except (BadSignature, UnicodeDecodeError, ValueError) as exc:
+            raise LinkInvalid() from exc
+        if not isinstance(link_id, str):
+            raise LinkInvalid()
+        return link_id
+
+    def check_row(self, link: Row | None, *, allow_used: bool = False) -> Row:
+        """The rules on a link row already read (the consent page reads it joined)."""
         if link is None or link.purpose != self.purpose:
             raise LinkInvalid()
         if self.clock.now() >= from_db(link.expires_at):
@@ -118,7 +128,13 @@ class LinkService:
             raise LinkUsed(link)
         return link
 
-    async def use(self, conn: Conn, link: Row, *, answer: str) -> None:
-        """Mark used, once. A second request racing the first loses here, inside its transaction."""
-        if not await link_rows.mark_used(conn, link.id, answer=answer, now=to_db(self.clock.now())):
-            raise LinkUsed(link)
+    async def check(self, conn: Conn, token: str, *, allow_used: bool = False) -> Row:
+        """The link's server-side record, if the token is genuine, current and unused."""
+        return self.check_row(
+            await link_rows.get(conn, self.link_id_of(token)), allow_used=allow_used
+        )
+
+    async def use(self, conn: Conn, link_id: str, *, answer: str) -> None:
+        """Mark used, once. A request racing another loses here, inside its transaction."""
+        if not await link_rows.mark_used(conn, link_id, answer=answer, now=to_db(self.clock.now())):
+            raise LinkUsed(await link_rows.get(conn, link_id))

@@ -96,7 +96,11 @@ class PortalDriver:
         return self.client.post(path, data={**data, "csrf_token": token})
 
     def deliver(self) -> list:
-        """Run the outbox dispatcher until nothing is due; return the caught mail, newest first."""
+        """Run the outbox dispatcher until nothing is due; return the mail it sent, newest first.
+
+        Tests run no background dispatcher, so everything caught here came from this call.
+        """
+        self.mailbox.clear()
         self.call(self.app.state.dispatcher.drain)
         return self.mailbox.messages()
 

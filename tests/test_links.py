@@ -96,12 +96,12 @@ async def test_a_link_is_used_once_and_a_second_use_is_refused(db):
     token = (await issue(db, svc)).token
     async with db.write() as conn:
         link = await svc.check(conn, token)
-        await svc.use(conn, link, answer="yes")
+        await svc.use(conn, link.id, answer="yes")
     with pytest.raises(links.LinkUsed):
         await check(db, svc, token)
     async with db.write() as conn:
         with pytest.raises(links.LinkUsed):
-            await svc.use(conn, link, answer="no")
+            await svc.use(conn, link.id, answer="no")
     assert (await check(db, svc, token, allow_used=True)).answer == "yes"
 
 

@@ -132,7 +132,7 @@ async def reset(request: Request) -> Response:
         if error:
             return render(request, "auth/reset.html", status_code=400, token=token, error=error)
         link = await ctx.reset_links.check(conn, token)
-        await ctx.reset_links.use(conn, link, answer="password-set")
+        await ctx.reset_links.use(conn, link.id, answer="password-set")
         await auth.set_password(ctx, conn, account_id=link.account_id, new_password=password)
     return render(request, "auth/reset_done.html")
 
