@@ -14,10 +14,8 @@ from starlette.requests import Request
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from portal.clock import to_db
 from portal.context import PortalContext
 from portal.db import migrate
-from portal.db import organization as org_rows
 from portal.dispatcher import OutboxDispatcher
 from portal.mail import SmtpTransport
 from portal.mailcatcher import MailCatcher
@@ -32,101 +30,60 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 def routes(settings: Settings) -> list:
     """Every route of the portal, by dotted name: the whole surface in one table."""
+    G, P = ["GET"], ["POST"]  # GET routes answer HEAD too; only POSTs change anything
+    # fmt: off
     table = [
         Route("/", auth_views.home, name="home"),
         Route("/healthz", health.healthz, name="health"),
-        Route("/login", auth_views.login_form, methods=["GET"], name="auth.login_form"),
-        Route("/login", auth_views.login, methods=["POST"], name="auth.login"),
-        Route("/logout", auth_views.logout_form, methods=["GET"], name="auth.logout_form"),
-        Route("/logout", auth_views.logout, methods=["POST"], name="auth.logout"),
-        Route("/forgot-password", auth_views.forgot_form, methods=["GET"], name="auth.forgot_form"),
-        Route("/forgot-password", auth_views.forgot, methods=["POST"], name="auth.forgot"),
-        Route(
-            "/reset-password/{token}",
-            auth_views.reset_form,
-            methods=["GET"],
-            name="auth.reset_form",
-        ),
-        Route("/reset-password/{token}", auth_views.reset, methods=["POST"], name="auth.reset"),
-        Route(
-            "/account/password",
-            auth_views.password_form,
-            methods=["GET"],
-            name="account.password_form",
-        ),
-        Route(
-            "/account/password",
-            auth_views.change_password,
-            methods=["POST"],
-            name="account.password",
-        ),
-        Route("/account/settings", account.settings, methods=["GET"], name="account.settings"),
-        Route(
-            "/account/settings/edit",
-            account.edit_form,
-            methods=["GET"],
-            name="account.settings_edit_form",
-        ),
-        Route(
-            "/account/settings/edit", account.edit, methods=["POST"], name="account.settings_edit"
-        ),
-        Route("/account/contacts", account.contacts, methods=["GET"], name="account.contacts"),
-        Route(
-            "/account/contacts/{person_id}/edit",
-            account.edit_form,
-            methods=["GET"],
-            name="account.contact_edit_form",
-        ),
-        Route(
-            "/account/contacts/{person_id}/edit",
-            account.edit,
-            methods=["POST"],
-            name="account.contact_edit",
-        ),
-        Route("/account/students", account.students, methods=["GET"], name="account.students"),
-        Route(
-            "/account/students/{person_id}",
-            account.student,
-            methods=["GET"],
-            name="account.student",
-        ),
-        Route(
-            "/account/students/{person_id}/edit",
-            account.edit_form,
-            methods=["GET"],
-            name="account.student_edit_form",
-        ),
-        Route(
-            "/account/students/{person_id}/edit",
-            account.edit,
-            methods=["POST"],
-            name="account.student_edit",
-        ),
-        Route("/text-consent/{token}", consent_links.link, methods=["GET"], name="consent.link"),
-        Route(
-            "/text-consent/{token}", consent_links.answer, methods=["POST"], name="consent.answer"
-        ),
-        Route(
-            "/text-consent/{token}/new-link",
-            consent_links.new_link,
-            methods=["POST"],
-            name="consent.new_link",
-        ),
-        Route("/staff/", staff.people, methods=["GET"], name="staff.people"),
-        Route("/staff/people/{person_id}", staff.person, methods=["GET"], name="staff.person"),
+        Route("/login", auth_views.login_form, methods=G, name="auth.login_form"),
+        Route("/login", auth_views.login, methods=P, name="auth.login"),
+        Route("/logout", auth_views.logout_form, methods=G, name="auth.logout_form"),
+        Route("/logout", auth_views.logout, methods=P, name="auth.logout"),
+        Route("/forgot-password", auth_views.forgot_form, methods=G, name="auth.forgot_form"),
+        Route("/forgot-password", auth_views.forgot, methods=P, name="auth.forgot"),
+        Route("/reset-password/{token}", auth_views.reset_form, methods=G, name="auth.reset_form"),
+        Route("/reset-password/{token}", auth_views.reset, methods=P, name="auth.reset"),
+        Route("/invite/{token}", auth_views.invite_form, methods=G, name="auth.invite_form"),
+        Route("/invite/{token}", auth_views.invite, methods=P, name="auth.invite"),
+        Route("/account/password", auth_views.password_form, methods=G,
+              name="account.password_form"),
+        Route("/account/password", auth_views.change_password, methods=P,
+              name="account.password"),
+        Route("/account/settings", account.settings, methods=G, name="account.settings"),
+        Route("/account/settings/edit", account.edit_form, methods=G,
+              name="account.settings_edit_form"),
+        Route("/account/settings/edit", account.edit, methods=P,
+              name="account.settings_edit"),
+        Route("/account/contacts", account.contacts, methods=G, name="account.contacts"),
+        Route("/account/contacts/{person_id}/edit", account.edit_form, methods=G,
+              name="account.contact_edit_form"),
+        Route("/account/contacts/{person_id}/edit", account.edit, methods=P,
+              name="account.contact_edit"),
+        Route("/account/contacts/{person_id}/invite", account.invite, methods=P,
+              name="account.contact_invite"),
+        Route("/account/students", account.students, methods=G, name="account.students"),
+        Route("/account/students/{person_id}", account.student, methods=G,
+              name="account.student"),
+        Route("/account/students/{person_id}/edit", account.edit_form, methods=G,
+              name="account.student_edit_form"),
+        Route("/account/students/{person_id}/edit", account.edit, methods=P,
+              name="account.student_edit"),
+        Route("/text-consent/{token}", consent_links.link, methods=G, name="consent.link"),
+        Route("/text-consent/{token}", consent_links.answer, methods=P, name="consent.answer"),
+        Route("/text-consent/{token}/new-link", consent_links.new_link, methods=P,
+              name="consent.new_link"),
+        Route("/staff/", staff.people, methods=G, name="staff.people"),
+        Route("/staff/people/{person_id}", staff.person, methods=G, name="staff.person"),
         Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
     ]
     if settings.is_development:
         # Only in development: nobody's real mail is ever shown here.
         table += [
-            Route("/dev/mailbox", dev.mailbox, methods=["GET"], name="dev.mailbox"),
-            Route(
-                "/dev/mailbox/{index:int}.html",
-                dev.mail_html,
-                methods=["GET"],
-                name="dev.mail_html",
-            ),
+            Route("/dev/mailbox", dev.mailbox, methods=G, name="dev.mailbox"),
+            Route("/dev/mailbox/{index:int}.html", dev.mail_html, methods=G,
+                  name="dev.mail_html"),
         ]
+    # fmt: on
     return table
 
 
@@ -159,14 +116,7 @@ def create_app(
             await ctx.db.migrate()
         elif waiting := await migrate.pending(ctx.db):
             raise RuntimeError(f"run `portal migrate` first; pending: {', '.join(waiting)}")
-        async with ctx.db.write() as conn:
-            await org_rows.ensure(
-                conn,
-                name=settings.organization_name,
-                email=settings.organization_email,
-                phone=settings.organization_phone,
-                now=to_db(ctx.now()),
-            )
+        await ctx.ensure_organization()
         catcher = None
         chosen = transports
         if chosen is None:

@@ -31,6 +31,18 @@ def main(argv: list[str] | None = None) -> int:
     staff.add_argument("--name", default="Staff")
     roster = commands.add_parser("import-roster", help="import families from a CSV file")
     roster.add_argument("file")
+    ask = commands.add_parser(
+        "request-consent", help="email opt-in requests (CLICK HERE) to people"
+    )
+    who = ask.add_mutually_exclusive_group(required=True)
+    who.add_argument(
+        "--all-unanswered",
+        action="store_true",
+        help="everyone with a cell phone who never answered",
+    )
+    who.add_argument(
+        "--person", type=int, action="append", metavar="ID", help="one person by id (repeatable)"
+    )
     export = commands.add_parser("export-consent", help="write the consent ledger as CSV")
     export.add_argument("file")
 
@@ -62,13 +74,22 @@ def _run(coro):
     return asyncio.run(coro)
 
 
-async def _with_context(settings: Settings, work):
+async def _with_context(settings: Settings, work, *, needs_schema: bool = True):
     from portal.context import PortalContext
+    from portal.db import migrate
 
     ctx = PortalContext.build(settings)
     await ctx.db.connect()
     try:
         await ctx.db.check_pragmas()
+        if needs_schema:
+            if waiting := await migrate.pending(ctx.db):
+                print(
+                    f"portal: run `portal migrate` first (pending: {', '.join(waiting)})",
+                    file=sys.stderr,
+                )
+                return 2
+            await ctx.ensure_organization()
         return await work(ctx)
     finally:
         await ctx.db.disconnect()
@@ -78,26 +99,17 @@ def _migrate(settings: Settings, args) -> int:
     async def work(ctx):
         applied = await ctx.db.migrate()
         print("applied: " + ", ".join(applied) if applied else "database is up to date")
+        await ctx.ensure_organization()
 
-    _run(_with_context(settings, work))
-    return 0
+    return _run(_with_context(settings, work, needs_schema=False)) or 0
 
 
 def _demo(settings: Settings, args) -> int:
     from portal import demo
-    from portal.clock import to_db
-    from portal.db import organization as org_rows
 
     async def work(ctx):
         await ctx.db.migrate()
-        async with ctx.db.write() as conn:
-            await org_rows.ensure(
-                conn,
-                name=settings.organization_name,
-                email=settings.organization_email,
-                phone=settings.organization_phone,
-                now=to_db(ctx.now()),
-            )
+        await ctx.ensure_organization()
         try:
             loaded = await demo.load(ctx)
         except demo.RefusedDemo as exc:
@@ -108,7 +120,7 @@ def _demo(settings: Settings, args) -> int:
         print(f"  staff:  {demo.STAFF_EMAIL} / {demo.STAFF_PASSWORD}")
         return 0
 
-    return _run(_with_context(settings, work))
+    return _run(_with_context(settings, work, needs_schema=False))
 
 
 def _create_staff(settings: Settings, args) -> int:
@@ -173,6 +185,27 @@ def _import_roster(settings: Settings, args) -> int:
         for line in report.lines():
             print(line)
         return 0 if report.ok else 1
+
+    return _run(_with_context(settings, work))
+
+
+def _request_consent(settings: Settings, args) -> int:
+    from portal import consent_requests
+
+    async def work(ctx):
+        async with ctx.db.write() as conn:
+            ids = (
+                await consent_requests.never_answered(conn)
+                if args.all_unanswered
+                else (args.person)
+            )
+            report = await consent_requests.request_consent(
+                conn, ctx, ids, requested_by="the office"
+            )
+        print(f"queued {len(report.sent)} opt-in request emails")
+        for person_id, reason in sorted(report.skipped.items()):
+            print(f"  skipped person {person_id}: {reason}")
+        return 0
 
     return _run(_with_context(settings, work))
 

@@ -7,8 +7,9 @@ import dataclasses
 import datetime as dt
 
 from portal import links
-from portal.clock import SystemClock
+from portal.clock import SystemClock, to_db
 from portal.db import Database
+from portal.db import organization as org_rows
 from portal.emails import EmailRenderer
 from portal.settings import Settings
 
@@ -44,6 +45,17 @@ class PortalContext:
             ),
             invitation_links=service(links.INVITATION, dt.timedelta(days=14)),
         )
+
+    async def ensure_organization(self) -> None:
+        """The organization row starts from the settings' first defaults; staff edit it later."""
+        async with self.db.write() as conn:
+            await org_rows.ensure(
+                conn,
+                name=self.settings.organization_name,
+                email=self.settings.organization_email,
+                phone=self.settings.organization_phone,
+                now=to_db(self.now()),
+            )
 
     def now(self) -> dt.datetime:
         return self.clock.now()

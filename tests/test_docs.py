@@ -27,7 +27,16 @@ def test_every_setting_is_in_the_readme(setting):
 
 @pytest.mark.parametrize(
     "command",
-    ["serve", "worker", "migrate", "demo", "create-staff", "import-roster", "export-consent"],
+    [
+        "serve",
+        "worker",
+        "migrate",
+        "demo",
+        "create-staff",
+        "import-roster",
+        "export-consent",
+        "request-consent",
+    ],
 )
 def test_every_cli_command_is_in_the_readme_and_in_portal_help(command, capsys):
     from portal.cli import main

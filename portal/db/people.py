@@ -11,10 +11,12 @@ SELECT p.id, p.family_id, p.kind, p.first_name, p.last_name, p.email, p.cell_pho
        p.is_account_holder, p.blocked, p.created_at, p.updated_at,
        COALESCE(s.status, 'none') AS status, s.phone AS consent_phone,
        COALESCE(s.version, 0) AS consent_version, s.updated_at AS consent_updated_at,
-       COALESCE(ps.active, 0) AS suppressed
+       COALESCE(ps.active, 0) AS suppressed,
+       CASE WHEN a.id IS NULL THEN 0 ELSE 1 END AS has_login
 FROM people p
 LEFT JOIN consent_state s ON s.person_id = p.id
 LEFT JOIN phone_suppressions ps ON ps.phone = p.cell_phone AND ps.active = 1
+LEFT JOIN accounts a ON a.person_id = p.id
 """
 
 

@@ -6,7 +6,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from portal import consent, phones
+from portal import consent, invitations, phones
 from portal.clock import to_db
 from portal.db import accounts as account_rows
 from portal.db import people as people_rows
@@ -61,6 +61,7 @@ async def contacts(request: Request) -> Response:
         "account/contacts.html",
         people=_with_status(request, people),
         saved=request.query_params.get("saved"),
+        invited=request.query_params.get("invited"),
     )
 
 
@@ -215,3 +216,28 @@ async def _save(conn, ctx, person, form: PersonForm, actor: consent.Actor) -> No
         await consent.set_texting(
             conn, ctx, person_id=person.id, allow=False, channel=consent.Channel.PORTAL, actor=actor
         )
+
+
+@family_required
+async def invite(request: Request) -> Response:
+    """Invite another contact of the family to log in for themselves."""
+    ctx = request.app.state.ctx
+    async with ctx.db.write() as conn:
+        person = await _person_or_404(conn, request, "contact")
+        try:
+            await invitations.invite(
+                conn, ctx, person=person, invited_by=request.state.account.display_name
+            )
+        except invitations.CannotInvite as exc:
+            problem = str(exc)
+        else:
+            return RedirectResponse("/account/contacts?invited=1", status_code=303)
+    async with ctx.db.read() as conn:
+        people = await people_rows.of_family(conn, request.state.account.family_id, "contact")
+    return render(
+        request,
+        "account/contacts.html",
+        status_code=400,
+        people=_with_status(request, people),
+        error=problem,
+    )

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from portal import auth, links, outbox, passwords
+from portal import auth, invitations, links, outbox, passwords
 from portal.db import accounts as account_rows
 from portal.web.pages import client_ip, render, user_agent
 from portal.web.security import session_cookie
@@ -179,3 +179,59 @@ async def change_password(request: Request) -> Response:
             keep_session_id=request.state.session_id,
         )
     return render(request, "auth/password.html", saved=True)
+
+
+async def invite_form(request: Request) -> Response:
+    ctx = request.app.state.ctx
+    async with ctx.db.read() as conn:
+        problem = await _invitation_problem(ctx, conn, request.path_params["token"])
+    if problem:
+        return render(
+            request, "auth/reset_problem.html", status_code=400, problem=problem, invitation=True
+        )
+    return render(request, "auth/invite.html", token=request.path_params["token"])
+
+
+async def invite(request: Request) -> Response:
+    ctx = request.app.state.ctx
+    token = request.path_params["token"]
+    form = await request.form()
+    password = str(form.get("password", ""))
+    error = passwords.problem_with(password)
+    if not error and password != str(form.get("password_again", "")):
+        error = "The two passwords do not match."
+    async with ctx.db.write() as conn:
+        problem = await _invitation_problem(ctx, conn, token)
+        if problem:
+            return render(
+                request,
+                "auth/reset_problem.html",
+                status_code=400,
+                problem=problem,
+                invitation=True,
+            )
+        if error:
+            return render(request, "auth/invite.html", status_code=400, token=token, error=error)
+        try:
+            await invitations.accept(conn, ctx, token=token, password=password)
+        except invitations.CannotInvite as exc:
+            return render(
+                request,
+                "auth/reset_problem.html",
+                status_code=400,
+                problem=str(exc),
+                invitation=True,
+            )
+    return render(request, "auth/reset_done.html", invitation=True)
+
+
+async def _invitation_problem(ctx, conn, token: str) -> str | None:
+    try:
+        await ctx.invitation_links.check(conn, token)
+    except links.LinkExpired:
+        return "This invitation has expired. Ask for a new one."
+    except links.LinkUsed:
+        return "This invitation was already used. Log in with your email and password."
+    except links.LinkInvalid:
+        return "This invitation link is not valid. It may have been cut short or changed."
+    return None
