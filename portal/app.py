@@ -17,10 +17,12 @@ from starlette.staticfiles import StaticFiles
 from portal.context import PortalContext
 from portal.db import migrate
 from portal.dispatcher import OutboxDispatcher
+from portal.fakephone import FakePhone
 from portal.mail import SmtpTransport
 from portal.mailcatcher import MailCatcher
 from portal.settings import Settings
-from portal.web import account, auth_views, consent_links, dev, health, staff
+from portal.twilio import TwilioTransport
+from portal.web import account, auth_views, consent_links, dev, health, staff, webhooks
 from portal.web.pages import render
 from portal.web.security import SecurityMiddleware
 
@@ -72,6 +74,9 @@ def routes(settings: Settings) -> list:
         Route("/text-consent/{token}", consent_links.answer, methods=P, name="consent.answer"),
         Route("/text-consent/{token}/new-link", consent_links.new_link, methods=P,
               name="consent.new_link"),
+        # Webhooks: no CSRF token; each checks X-Twilio-Signature before anything else.
+        Route("/webhooks/twilio/sms", webhooks.sms, methods=P, name="webhooks.sms"),
+        Route("/webhooks/twilio/status", webhooks.status, methods=P, name="webhooks.status"),
         Route("/staff/", staff.people, methods=G, name="staff.people"),
         Route("/staff/people/{person_id}", staff.person, methods=G, name="staff.person"),
         Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
@@ -82,6 +87,8 @@ def routes(settings: Settings) -> list:
             Route("/dev/mailbox", dev.mailbox, methods=G, name="dev.mailbox"),
             Route("/dev/mailbox/{index:int}.html", dev.mail_html, methods=G,
                   name="dev.mail_html"),
+            Route("/dev/phone", dev.phone, methods=G, name="dev.phone"),
+            Route("/dev/phone", dev.phone_send, methods=P, name="dev.phone_send"),
         ]
     # fmt: on
     return table
@@ -118,7 +125,7 @@ def create_app(
             raise RuntimeError(f"run `portal migrate` first; pending: {', '.join(waiting)}")
         await ctx.ensure_organization()
         catcher = None
-        chosen = transports
+        chosen = dict(transports) if transports is not None else None
         if chosen is None:
             chosen = {}
             if settings.smtp_host:
@@ -129,7 +136,15 @@ def create_app(
                     settings, host=catcher.host, port=catcher.port, tls="none"
                 )
                 log.warning("no SMTP_HOST: mail goes to the local catcher, see /dev/mailbox")
+        fake_phone = None
+        if "sms" not in chosen:
+            if settings.twilio_account_sid:
+                chosen["sms"] = TwilioTransport.from_settings(settings)
+            elif settings.is_development:
+                fake_phone = chosen["sms"] = FakePhone()
+                log.warning("no Twilio settings: texts go to the fake phone, see /dev/phone")
         app.state.mail_catcher = catcher
+        app.state.fake_phone = fake_phone
         app.state.dispatcher = OutboxDispatcher(ctx, chosen)
         run = settings.run_dispatcher if start_dispatcher is None else start_dispatcher
         task = asyncio.create_task(app.state.dispatcher.run_forever()) if run else None
@@ -152,4 +167,5 @@ def create_app(
     )
     app.state.ctx = ctx
     app.state.mail_catcher = None
+    app.state.fake_phone = None
     return app

@@ -158,16 +158,22 @@ def _create_staff(settings: Settings, args) -> int:
 def _worker(settings: Settings, args) -> int:
     from portal.dispatcher import OutboxDispatcher
     from portal.mail import SmtpTransport
+    from portal.twilio import TwilioTransport
 
-    if not settings.smtp_host:
+    if not settings.smtp_host or not settings.twilio_account_sid:
         print(
-            "portal worker: set SMTP_HOST (the local catcher lives inside `portal serve`)",
+            "portal worker: set SMTP_HOST and TWILIO_* (the local mail catcher and fake phone"
+            " live inside `portal serve`)",
             file=sys.stderr,
         )
         return 2
 
     async def work(ctx):
-        dispatcher = OutboxDispatcher(ctx, {"email": SmtpTransport.from_settings(settings)})
+        transports = {
+            "email": SmtpTransport.from_settings(settings),
+            "sms": TwilioTransport.from_settings(settings),
+        }
+        dispatcher = OutboxDispatcher(ctx, transports)
         if args.once:
             print(f"delivered or tried {await dispatcher.drain()} messages")
             return 0

@@ -412,6 +412,16 @@ async def change_phone(
     return Change(person_id, old, Status.NONE, event_id)
 
 
+@dataclasses.dataclass(frozen=True)
+class NumberStop:
+    newly_suppressed: bool
+    changes: list[Change]
+
+    @property
+    def changed(self) -> bool:
+        return self.newly_suppressed or bool(self.changes)
+
+
 async def suppress_number(
     conn: Conn,
     ctx: PortalContext,
@@ -420,7 +430,7 @@ async def suppress_number(
     channel: Channel,
     actor: Actor,
     evidence: dict[str, Any],
-) -> list[Change]:
+) -> NumberStop:
     """A reply STOP (or carrier 21610) opts out the number and everyone with it (rule 5).
 
     The suppression also covers people given this number later: their status is read through
@@ -484,7 +494,7 @@ async def suppress_number(
             people=await people_rows.with_phone(conn, phone),
             when=ctx.now(),
         )
-    return changes
+    return NumberStop(newly_suppressed=not already, changes=changes)
 
 
 async def lift_suppression(

@@ -11,6 +11,7 @@ class Outcome:
     error: str = ""
     provider_id: str | None = None
     provider_status: str | None = None
+    error_code: str | None = None  # the provider's own code, e.g. Twilio's 21610
 
     @classmethod
     def sent(cls, provider_id: str | None = None, provider_status: str | None = None) -> Outcome:
@@ -21,5 +22,5 @@ class Outcome:
         return cls("retry", error=error)
 
     @classmethod
-    def failed(cls, error: str, provider_id: str | None = None) -> Outcome:
-        return cls("failed", error=error, provider_id=provider_id)
+    def failed(cls, error: str, error_code: str | None = None) -> Outcome:
+        return cls("failed", error=error, error_code=error_code)

@@ -15,7 +15,7 @@ import logging
 import secrets
 from typing import TYPE_CHECKING
 
-from portal import consent
+from portal import consent, texting, twilio
 from portal.clock import to_db
 from portal.db import outbox as outbox_rows
 from portal.delivery import Outcome
@@ -111,6 +111,14 @@ class OutboxDispatcher:
                         owner=self.owner,
                         status=status,
                         error=outcome.error or "gave up",
+                    )
+                if outcome.error_code == str(twilio.CARRIER_STOP):
+                    # The carrier holds a STOP we never heard: it becomes a consent event.
+                    await texting.carrier_stopped(
+                        conn,
+                        self.ctx,
+                        phone=row.recipient,
+                        detail={"outbox_id": row.id, "error": outcome.error},
                     )
                 if outcome.kind != "sent":
                     log.warning(

@@ -1,15 +1,20 @@
-"""Development-only pages: the mailbox of the local mail catcher."""
+"""Development-only pages: the local mail catcher's mailbox and the fake phone."""
 
 from __future__ import annotations
 
 import html
 import re
+import secrets
 
+import httpx
 from markupsafe import Markup
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
+from portal import phones, twilio
+from portal.db import organization as org_rows
+from portal.db import people as people_rows
 from portal.web.pages import render
 
 _URL = re.compile(r"https?://[^\s<>\"']+")
@@ -48,3 +53,53 @@ async def mail_html(request: Request) -> Response:
             ),
         },
     )
+
+
+async def phone(request: Request) -> Response:
+    fake = request.app.state.fake_phone
+    if fake is None:
+        raise HTTPException(404)
+    ctx = request.app.state.ctx
+    async with ctx.db.read() as conn:
+        people = await people_rows.all_people(conn)
+        organization = await org_rows.get(conn)
+    numbers = sorted({p.cell_phone for p in people if p.cell_phone})
+    return render(
+        request,
+        "dev/phone.html",
+        threads=fake.threads(),
+        numbers=numbers,
+        organization=organization,
+        sent=request.query_params.get("sent"),
+    )
+
+
+async def phone_send(request: Request) -> Response:
+    """Text the portal as any number, through the same signed webhook Twilio calls."""
+    fake = request.app.state.fake_phone
+    if fake is None:
+        raise HTTPException(404)
+    ctx = request.app.state.ctx
+    form = await request.form()
+    number = phones.try_normalize(str(form.get("from", "")))
+    body = str(form.get("body", ""))[:1600]
+    if not number or not body.strip():
+        return RedirectResponse("/dev/phone?sent=invalid", status_code=303)
+    async with ctx.db.read() as conn:
+        organization = await org_rows.get(conn)
+    sid = "SM" + secrets.token_hex(16)
+    params = {
+        "MessageSid": sid,
+        "AccountSid": "ACdevelopment",
+        "From": number,
+        "To": organization.phone or ctx.settings.twilio_from_number,
+        "Body": body,
+    }
+    path = "/webhooks/twilio/sms"
+    signed = twilio.signature(ctx.twilio_auth_token, ctx.settings.public_url + path, params.items())
+    fake.record_sent_by(number, body, sid)
+    transport = httpx.ASGITransport(app=request.app)
+    async with httpx.AsyncClient(transport=transport, base_url=ctx.settings.public_url) as client:
+        answer = await client.post(path, data=params, headers={"X-Twilio-Signature": signed})
+    outcome = "ok" if answer.status_code == 200 else f"webhook-{answer.status_code}"
+    return RedirectResponse(f"/dev/phone?sent={outcome}#n{number[1:]}", status_code=303)

@@ -1,0 +1,138 @@
+"""Reply texts: STOP, START and HELP from any phone, and carrier-reported opt-outs.
+
+Every change goes through portal/consent.py; replies go out through the outbox in the same
+transaction. Called by the Twilio webhooks and by the dispatcher when Twilio answers 21610.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+from portal import consent, keywords, outbox, phones
+from portal.clock import to_db
+from portal.db import Conn
+from portal.db import inbound as inbound_rows
+from portal.db import organization as org_rows
+
+if TYPE_CHECKING:
+    from portal.context import PortalContext
+
+# The only texts a number that may not be texted can receive: each a direct answer to what it
+# sent. No marketing in any of them (FCC 24-24: one confirmation, nothing else).
+REPLIES = {
+    ("opt_out", False): "{org}: You are unsubscribed and will get no more texts from us. "
+    "Reply START to resubscribe.",
+    ("opt_out", True): "{org}: Se canceló su suscripción y no recibirá más mensajes. "
+    "Responda START para volver a suscribirse.",
+    ("opt_in", False): "{org}: You are subscribed to texts again. Msg & data rates may apply. "
+    "Reply HELP for help, STOP to opt out.",
+    ("opt_in", True): "{org}: Está suscrito de nuevo. Pueden aplicarse tarifas de mensajes y "
+    "datos. Responda AYUDA para ayuda, STOP para cancelar.",
+    ("help", False): "{org}: texts about classes, schedules and your account. Help: {contact}. "
+    "Msg & data rates may apply. Reply STOP to opt out.",
+    ("help", True): "{org}: mensajes sobre clases, horarios y su cuenta. Ayuda: {contact}. "
+    "Pueden aplicarse tarifas. Responda STOP para cancelar.",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class InboundText:
+    message_sid: str
+    from_phone: str
+    to_phone: str
+    body: str
+    opt_out_type: str = ""  # Twilio sets it when its own Advanced Opt-Out handled the keyword
+
+
+@dataclasses.dataclass(frozen=True)
+class Handled:
+    duplicate: bool
+    kind: str = ""
+    replied: bool = False
+
+
+async def handle_inbound(conn: Conn, ctx: PortalContext, text: InboundText) -> Handled:
+    """Record the text once, apply what it asks, queue at most one reply."""
+    phone = phones.try_normalize(text.from_phone) or text.from_phone.strip()
+    reading = keywords.classify(
+        text.body, has_open_request=await inbound_rows.open_request_for(conn, phone)
+    )
+    recorded = await inbound_rows.record_once(
+        conn,
+        message_sid=text.message_sid,
+        from_phone=phone,
+        to_phone=text.to_phone,
+        body=text.body[:1600],
+        kind=reading.kind,
+        needs_review=reading.needs_review,
+        opt_out_type=text.opt_out_type,
+        now=to_db(ctx.now()),
+    )
+    if recorded is None:
+        # Twilio retried (maybe concurrently): the first delivery already did everything.
+        return Handled(duplicate=True)
+    actor = consent.Actor(kind="handset", label=f"handset {phones.mask(phone)}")
+    evidence = {
+        "message_sid": text.message_sid,
+        "body": text.body[:500],
+        "keyword": reading.normalized,
+        "needs_review": reading.needs_review,
+    }
+    changed = True
+    if reading.kind == "opt_out":
+        stop = await consent.suppress_number(
+            conn,
+            ctx,
+            phone=phone,
+            channel=consent.Channel.SMS_KEYWORD,
+            actor=actor,
+            evidence=evidence,
+        )
+        # A STOP repeated by an already stopped number changes nothing and gets no second text.
+        changed = stop.changed
+    elif reading.kind == "opt_in":
+        await consent.lift_suppression(conn, ctx, phone=phone, actor=actor, evidence=evidence)
+    elif reading.kind == "other":
+        return Handled(duplicate=False, kind="other")
+    replied = changed and not _provider_answered(ctx, text, reading)
+    if replied:
+        await _reply(conn, ctx, phone, reading)
+    return Handled(duplicate=False, kind=reading.kind, replied=replied)
+
+
+def _provider_answered(ctx: PortalContext, text: InboundText, reading: keywords.Reading) -> bool:
+    """Twilio answers its own keywords when Advanced Opt-Out is on: never a second reply."""
+    if text.opt_out_type:
+        return True
+    return ctx.settings.provider_answers_keywords and reading.provider_keyword
+
+
+async def _reply(conn: Conn, ctx: PortalContext, phone: str, reading: keywords.Reading) -> None:
+    organization = await org_rows.get(conn)
+    contact = organization.email + (
+        f" or {phones.display(organization.phone)}" if organization.phone else ""
+    )
+    body = REPLIES[(reading.kind, reading.spanish)].format(org=organization.name, contact=contact)
+    await outbox.queue_text(
+        conn,
+        ctx,
+        template=f"reply_{reading.kind}",
+        to=phone,
+        body=body,
+        requires_consent=False,
+    )
+
+
+async def carrier_stopped(
+    conn: Conn, ctx: PortalContext, *, phone: str, detail: dict
+) -> consent.NumberStop:
+    """Twilio error 21610: the carrier holds a STOP for this number. Record it as one."""
+    return await consent.suppress_number(
+        conn,
+        ctx,
+        phone=phone,
+        channel=consent.Channel.CARRIER,
+        actor=consent.Actor(kind="handset", label="carrier (Twilio 21610)"),
+        evidence={"error_code": "21610", **detail},
+    )
