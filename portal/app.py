@@ -112,7 +112,8 @@ def create_app(
     transports: dict | None = None,
     start_dispatcher: bool | None = None,
 ) -> Starlette:
-    """Build the portal. Tests pass their own clock, transports, and dispatcher choice."""
+    """Build the portal. Tests may pass their own clock, a transport per channel (the rest
+    come from settings), and whether the dispatcher runs in the background."""
     ctx = PortalContext.build(settings, clock=clock)
 
     @contextlib.asynccontextmanager
@@ -124,10 +125,9 @@ def create_app(
         elif waiting := await migrate.pending(ctx.db):
             raise RuntimeError(f"run `portal migrate` first; pending: {', '.join(waiting)}")
         await ctx.ensure_organization()
-        catcher = None
-        chosen = dict(transports) if transports is not None else None
-        if chosen is None:
-            chosen = {}
+        catcher = fake_phone = None
+        chosen = dict(transports or {})
+        if "email" not in chosen:
             if settings.smtp_host:
                 chosen["email"] = SmtpTransport.from_settings(settings)
             elif settings.is_development:
@@ -136,7 +136,6 @@ def create_app(
                     settings, host=catcher.host, port=catcher.port, tls="none"
                 )
                 log.warning("no SMTP_HOST: mail goes to the local catcher, see /dev/mailbox")
-        fake_phone = None
         if "sms" not in chosen:
             if settings.twilio_account_sid:
                 chosen["sms"] = TwilioTransport.from_settings(settings)

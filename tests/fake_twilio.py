@@ -1,0 +1,66 @@
+"""A fake Twilio REST API on loopback: real HTTP, recorded requests, programmed answers."""
+
+from __future__ import annotations
+
+import base64
+import collections
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+
+class FakeTwilio:
+    def __init__(self) -> None:
+        self.requests: list[dict] = []
+        # Each answer: (status, json body, seconds to wait first). Default: 201 queued.
+        self.answers: collections.deque[tuple[int, dict, float]] = collections.deque()
+        self._count = 0
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server's name)
+                length = int(self.headers.get("Content-Length", 0))
+                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+                auth = base64.b64decode(self.headers["Authorization"].split()[1]).decode()
+                fake.requests.append({"path": self.path, "form": form, "auth": auth})
+                status, body, delay = fake._next_answer()
+                time.sleep(delay)
+                payload = json.dumps(body).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up waiting (a timeout test)
+
+            def log_message(self, *args):
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def _next_answer(self) -> tuple[int, dict, float]:
+        self._count += 1
+        if self.answers:
+            return self.answers.popleft()
+        return 201, {"sid": f"SM{self._count:032d}", "status": "queued"}, 0.0
+
+    def answer(self, status: int, body: dict | None = None, delay: float = 0.0) -> None:
+        self.answers.append((status, body or {}, delay))
+
+    def texts_to(self, number: str) -> list[str]:
+        return [r["form"]["Body"] for r in self.requests if r["form"].get("To") == number]
+
+    def start(self) -> FakeTwilio:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
