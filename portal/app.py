@@ -79,6 +79,7 @@ def routes(settings: Settings) -> list:
         Route("/webhooks/twilio/status", webhooks.status, methods=P, name="webhooks.status"),
         Route("/staff/", staff.people, methods=G, name="staff.people"),
         Route("/staff/people/{person_id}", staff.person, methods=G, name="staff.person"),
+        Route("/staff/messages", staff.messages, methods=G, name="staff.messages"),
         Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
     ]
     if settings.is_development:

@@ -31,3 +31,13 @@ def test_staff_pages_ask_an_anonymous_visitor_to_log_in(portal):
     response = portal.client.get("/staff/", follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"].startswith("/login?next=")
+
+
+def test_staff_see_received_texts_with_plain_word_stops_marked_for_review(portal):
+    portal.login(demo.STAFF_EMAIL, demo.STAFF_PASSWORD)
+    for body in ("please stop texting me", "See you Tuesday"):
+        portal.post("/dev/phone", {"from": "(201) 555-0111", "body": body}, token_from="/staff/")
+    page = portal.client.get("/staff/messages")
+    assert page.status_code == 200
+    assert "please stop texting me" in page.text and "See you Tuesday" in page.text
+    assert "Review" in page.text

@@ -1,4 +1,4 @@
-"""Staff pages: everyone's texting status and the history behind it (read-only for now)."""
+"""Staff pages: everyone's texting status, its history, and the texts people sent (read-only)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from portal import consent
+from portal.db import inbound as inbound_rows
 from portal.db import ledger
 from portal.db import people as people_rows
 from portal.web.access import staff_required
@@ -46,3 +47,12 @@ async def person(request: Request) -> Response:
         status=consent.texting_status(subject, request.state.account.org_phone),
         channel_words=consent.CHANNEL_WORDS,
     )
+
+
+@staff_required
+async def messages(request: Request) -> Response:
+    """Texts people sent us, newest first; stops in plain words are flagged for review."""
+    ctx = request.app.state.ctx
+    async with ctx.db.read() as conn:
+        received = await inbound_rows.recent(conn)
+    return render(request, "staff/messages.html", messages=received)
