@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from portal import consent, demo
+from portal import consent, demo, twilio
 from portal.app import create_app
 from portal.settings import Settings
 
@@ -103,7 +103,48 @@ async def portal_pages(db_dir: Path, n: int, concurrency: int) -> dict[str, floa
             results["POST student edit (consent change)"] = await _rate(
                 client, "POST", f"/account/students/{avery}/edit", max(n // 5, 20), 1, toggle
             )
+            results.update(await _consent_link_and_webhook(app, transport, n, concurrency))
         results["consent.set_texting, 200 concurrent"] = await _concurrent_writes(app, avery)
+    return results
+
+
+async def _consent_link_and_webhook(app, transport, n: int, concurrency: int) -> dict:
+    """The emailed consent page (anonymous, as from a mail client) and signed STOP/START."""
+    ctx = app.state.ctx
+    async with ctx.db.write() as conn:
+        jordan = await conn.fetch_val("SELECT id FROM people WHERE first_name = 'Jordan'")
+        link = await ctx.consent_links.issue(
+            conn, person_id=jordan, phone="+12015550102", consent_version=0
+        )
+    results = {}
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as anonymous:
+        results["GET /text-consent/<token>"] = await _rate(
+            anonymous, "GET", f"/text-consent/{link.token}", n, concurrency
+        )
+        path = "/webhooks/twilio/sms"
+
+        def signed(i):
+            params = {
+                "MessageSid": f"SM{i:032d}",
+                "From": "+12015550111",
+                "To": "+12015550100",
+                "Body": "START" if i % 2 else "STOP",
+            }
+            return params
+
+        async def post_signed(i):
+            params = signed(i)
+            sig = twilio.signature(
+                ctx.twilio_auth_token, ctx.settings.public_url + path, params.items()
+            )
+            response = await anonymous.post(path, data=params, headers={"X-Twilio-Signature": sig})
+            assert response.status_code == 200, response.status_code
+
+        count = max(n // 5, 20)
+        start = time.perf_counter()
+        for i in range(count):  # sequential: STOP and START must alternate for one number
+            await post_signed(i)
+        results["POST /webhooks/twilio/sms (STOP/START)"] = count / (time.perf_counter() - start)
     return results
 
 

@@ -40,9 +40,8 @@ async def invite(conn: Conn, ctx: PortalContext, *, person: Row, invited_by: str
     )
 
 
-async def accept(conn: Conn, ctx: PortalContext, *, token: str, password: str) -> Row:
-    """Create the login the link was for; the link is used once. Returns the person."""
-    link = await ctx.invitation_links.check(conn, token)
+async def accept(conn: Conn, ctx: PortalContext, *, link: Row, password: str) -> Row:
+    """Create the login a checked invitation link was for. Returns the person."""
     person = await people_rows.by_id(conn, link.person_id)
     if person is None or not person.email:
         raise CannotInvite("This invitation no longer matches a contact with an email.")
@@ -50,14 +49,9 @@ async def accept(conn: Conn, ctx: PortalContext, *, token: str, password: str) -
         conn, person.email
     ):
         raise CannotInvite("A login already exists for this contact. Log in instead.")
-    await ctx.invitation_links.use(conn, link.id, answer="account-created")
     await account_rows.create(
-        conn,
-        email=person.email,
-        password_hash=passwords.hash_password(password),
-        role="family",
-        person_id=person.id,
-        display_name=f"{person.first_name} {person.last_name}",
-        now=to_db(ctx.now()),
+        conn, email=person.email, password_hash=passwords.hash_password(password),
+        role="family", person_id=person.id,
+        display_name=f"{person.first_name} {person.last_name}", now=to_db(ctx.now()),
     )
     return person

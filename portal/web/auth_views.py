@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -108,45 +109,128 @@ async def forgot(request: Request) -> Response:
     return render(request, "auth/forgot.html", sent=True)
 
 
-async def reset_form(request: Request) -> Response:
+# Two emailed links end in the same form: choose a password. What differs is said here.
+@dataclasses.dataclass(frozen=True)
+class PasswordLink:
+    service: str  # the PortalContext attribute of the link service
+    path: str
+    heading: str
+    button: str
+    expired: str
+    used: str
+    invalid: str
+    other_link_url: str
+    other_link_words: str
+
+
+RESET = PasswordLink(
+    service="reset_links", path="/reset-password/", heading="Choose a new password",
+    button="Save password", expired="This password-reset link has expired.",
+    used="This password-reset link was already used.",
+    invalid="This password-reset link is not valid. It may have been cut short or changed.",
+    other_link_url="/forgot-password", other_link_words="Email me a new link",
+)
+INVITATION = PasswordLink(
+    service="invitation_links", path="/invite/", heading="Create your login",
+    button="Create login", expired="This invitation has expired. Ask for a new one.",
+    used="This invitation was already used. Log in with your email and password.",
+    invalid="This invitation link is not valid. It may have been cut short or changed.",
+    other_link_url="/login", other_link_words="Log in",
+)
+
+
+async def _link_problem(ctx, conn, kind: PasswordLink, token: str) -> str | None:
+    try:
+        await getattr(ctx, kind.service).check(conn, token)
+    except links.LinkExpired:
+        return kind.expired
+    except links.LinkUsed:
+        return kind.used
+    except links.LinkInvalid:
+        return kind.invalid
+    return None
+
+
+def _new_password_problem(form, field: str = "password") -> str | None:
+    password = str(form.get(field, ""))
+    problem = passwords.problem_with(password)
+    if not problem and password != str(form.get(f"{field}_again", "")):
+        problem = "The two passwords do not match."
+    return problem
+
+
+def _password_page(request: Request, kind: PasswordLink, token: str, **context) -> Response:
+    return render(request, "auth/choose_password.html", kind=kind, token=token, **context)
+
+
+def _link_problem_page(request: Request, kind: PasswordLink, problem: str) -> Response:
+    return render(request, "auth/link_problem.html", status_code=400, kind=kind,
+                  problem=problem)
+
+
+async def _password_link_form(request: Request, kind: PasswordLink) -> Response:
     ctx = request.app.state.ctx
+    token = request.path_params["token"]
     async with ctx.db.read() as conn:
-        problem = await _reset_link_problem(ctx, conn, request.path_params["token"])
+        problem = await _link_problem(ctx, conn, kind, token)
     if problem:
-        return render(request, "auth/reset_problem.html", status_code=400, problem=problem)
-    return render(request, "auth/reset.html", token=request.path_params["token"])
+        return _link_problem_page(request, kind, problem)
+    return _password_page(request, kind, token)
+
+
+async def _password_link_submit(request: Request, kind: PasswordLink, act) -> Response:
+    """Check the link inside the write transaction, then `act(conn, link, password)`."""
+    ctx = request.app.state.ctx
+    token = request.path_params["token"]
+    form = await request.form()
+    error = _new_password_problem(form)
+    async with ctx.db.write() as conn:
+        problem = await _link_problem(ctx, conn, kind, token)
+        if problem:
+            return _link_problem_page(request, kind, problem)
+        if error:
+            return _password_page(request, kind, token, error=error, status_code=400)
+        service = getattr(ctx, kind.service)
+        link = await service.check(conn, token)
+        await service.use(conn, link.id, answer="password-set")
+        try:
+            await act(conn, link, str(form["password"]))
+        except invitations.CannotInvite as exc:
+            raise _Refused(str(exc)) from exc
+    return render(request, "auth/password_set.html", kind=kind)
+
+
+class _Refused(Exception):
+    """The link was fine but the action was refused: its transaction is rolled back."""
+
+
+async def reset_form(request: Request) -> Response:
+    return await _password_link_form(request, RESET)
 
 
 async def reset(request: Request) -> Response:
     ctx = request.app.state.ctx
-    token = request.path_params["token"]
-    form = await request.form()
-    password = str(form.get("password", ""))
-    error = passwords.problem_with(password)
-    if not error and password != str(form.get("password_again", "")):
-        error = "The two passwords do not match."
-    async with ctx.db.write() as conn:
-        problem = await _reset_link_problem(ctx, conn, token)
-        if problem:
-            return render(request, "auth/reset_problem.html", status_code=400, problem=problem)
-        if error:
-            return render(request, "auth/reset.html", status_code=400, token=token, error=error)
-        link = await ctx.reset_links.check(conn, token)
-        await ctx.reset_links.use(conn, link.id, answer="password-set")
+
+    async def set_password(conn, link, password):
         await auth.set_password(ctx, conn, account_id=link.account_id, new_password=password)
-    return render(request, "auth/reset_done.html")
+
+    return await _password_link_submit(request, RESET, set_password)
 
 
-async def _reset_link_problem(ctx, conn, token: str) -> str | None:
+async def invite_form(request: Request) -> Response:
+    return await _password_link_form(request, INVITATION)
+
+
+async def invite(request: Request) -> Response:
+    ctx = request.app.state.ctx
+
+    async def create_login(conn, link, password):
+        await invitations.accept(conn, ctx, link=link, password=password)
+
     try:
-        await ctx.reset_links.check(conn, token)
-    except links.LinkExpired:
-        return "This password-reset link has expired."
-    except links.LinkUsed:
-        return "This password-reset link was already used."
-    except links.LinkInvalid:
-        return "This password-reset link is not valid. It may have been cut short or changed."
-    return None
+        return await _password_link_submit(request, INVITATION, create_login)
+    except _Refused as exc:
+        return _link_problem_page(request, INVITATION, str(exc))
 
 
 async def password_form(request: Request) -> Response:
@@ -164,9 +248,7 @@ async def change_password(request: Request) -> Response:
     if not passwords.verify(full.password_hash, str(form.get("current_password", ""))):
         error = "Your current password is not right."
     else:
-        error = passwords.problem_with(new)
-        if not error and new != str(form.get("new_password_again", "")):
-            error = "The two new passwords do not match."
+        error = _new_password_problem(form, "new_password")
     if error:
         return render(request, "auth/password.html", status_code=400, error=error)
     async with ctx.db.write() as conn:
@@ -179,59 +261,3 @@ async def change_password(request: Request) -> Response:
             keep_session_id=request.state.session_id,
         )
     return render(request, "auth/password.html", saved=True)
-
-
-async def invite_form(request: Request) -> Response:
-    ctx = request.app.state.ctx
-    async with ctx.db.read() as conn:
-        problem = await _invitation_problem(ctx, conn, request.path_params["token"])
-    if problem:
-        return render(
-            request, "auth/reset_problem.html", status_code=400, problem=problem, invitation=True
-        )
-    return render(request, "auth/invite.html", token=request.path_params["token"])
-
-
-async def invite(request: Request) -> Response:
-    ctx = request.app.state.ctx
-    token = request.path_params["token"]
-    form = await request.form()
-    password = str(form.get("password", ""))
-    error = passwords.problem_with(password)
-    if not error and password != str(form.get("password_again", "")):
-        error = "The two passwords do not match."
-    async with ctx.db.write() as conn:
-        problem = await _invitation_problem(ctx, conn, token)
-        if problem:
-            return render(
-                request,
-                "auth/reset_problem.html",
-                status_code=400,
-                problem=problem,
-                invitation=True,
-            )
-        if error:
-            return render(request, "auth/invite.html", status_code=400, token=token, error=error)
-        try:
-            await invitations.accept(conn, ctx, token=token, password=password)
-        except invitations.CannotInvite as exc:
-            return render(
-                request,
-                "auth/reset_problem.html",
-                status_code=400,
-                problem=str(exc),
-                invitation=True,
-            )
-    return render(request, "auth/reset_done.html", invitation=True)
-
-
-async def _invitation_problem(ctx, conn, token: str) -> str | None:
-    try:
-        await ctx.invitation_links.check(conn, token)
-    except links.LinkExpired:
-        return "This invitation has expired. Ask for a new one."
-    except links.LinkUsed:
-        return "This invitation was already used. Log in with your email and password."
-    except links.LinkInvalid:
-        return "This invitation link is not valid. It may have been cut short or changed."
-    return None
