@@ -50,8 +50,12 @@ async def accept(conn: Conn, ctx: PortalContext, *, link: Row, password: str) ->
     ):
         raise CannotInvite("A login already exists for this contact. Log in instead.")
     await account_rows.create(
-        conn, email=person.email, password_hash=passwords.hash_password(password),
-        role="family", person_id=person.id,
-        display_name=f"{person.first_name} {person.last_name}", now=to_db(ctx.now()),
+        conn,
+        email=person.email,
+        password_hash=passwords.hash_password(password),
+        role="family",
+        person_id=person.id,
+        display_name=f"{person.first_name} {person.last_name}",
+        now=to_db(ctx.now()),
     )
     return person

@@ -124,18 +124,26 @@ class PasswordLink:
 
 
 RESET = PasswordLink(
-    service="reset_links", path="/reset-password/", heading="Choose a new password",
-    button="Save password", expired="This password-reset link has expired.",
+    service="reset_links",
+    path="/reset-password/",
+    heading="Choose a new password",
+    button="Save password",
+    expired="This password-reset link has expired.",
     used="This password-reset link was already used.",
     invalid="This password-reset link is not valid. It may have been cut short or changed.",
-    other_link_url="/forgot-password", other_link_words="Email me a new link",
+    other_link_url="/forgot-password",
+    other_link_words="Email me a new link",
 )
 INVITATION = PasswordLink(
-    service="invitation_links", path="/invite/", heading="Create your login",
-    button="Create login", expired="This invitation has expired. Ask for a new one.",
+    service="invitation_links",
+    path="/invite/",
+    heading="Create your login",
+    button="Create login",
+    expired="This invitation has expired. Ask for a new one.",
     used="This invitation was already used. Log in with your email and password.",
     invalid="This invitation link is not valid. It may have been cut short or changed.",
-    other_link_url="/login", other_link_words="Log in",
+    other_link_url="/login",
+    other_link_words="Log in",
 )
 
 
@@ -164,8 +172,7 @@ def _password_page(request: Request, kind: PasswordLink, token: str, **context) 
 
 
 def _link_problem_page(request: Request, kind: PasswordLink, problem: str) -> Response:
-    return render(request, "auth/link_problem.html", status_code=400, kind=kind,
-                  problem=problem)
+    return render(request, "auth/link_problem.html", status_code=400, kind=kind, problem=problem)
 
 
 async def _password_link_form(request: Request, kind: PasswordLink) -> Response:
