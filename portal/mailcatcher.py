@@ -60,14 +60,19 @@ class MailCatcher:
         self.port = port or free_port(host)
         self._messages: collections.deque[CaughtMail] = collections.deque(maxlen=keep)
         self._lock = threading.Lock()
-        self._controller = Controller(_Handler(self), hostname=host, port=self.port)
+        self._controller: Controller | None = None
 
     def start(self) -> MailCatcher:
+        # Built here, not in __init__: a Controller makes an event loop that only a started
+        # and stopped server closes again.
+        self._controller = Controller(_Handler(self), hostname=self.host, port=self.port)
         self._controller.start()
         return self
 
     def stop(self) -> None:
-        self._controller.stop()
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
 
     def add(self, message: CaughtMail) -> None:
         with self._lock:

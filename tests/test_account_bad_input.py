@@ -265,7 +265,7 @@ class _Refusing:
         return "554 5.7.1 Rejected by policy"
 
 
-def test_a_5xx_answer_marks_the_email_failed_and_keeps_the_row(settings, clock):
+def test_a_5xx_answer_marks_the_email_failed_and_keeps_the_row(settings, clock, mailbox):
     port = free_port()
     refusing = Controller(_Refusing(), hostname="127.0.0.1", port=port)
     refusing.start()
@@ -274,7 +274,7 @@ def test_a_5xx_answer_marks_the_email_failed_and_keeps_the_row(settings, clock):
             dataclasses.replace(settings, smtp_port=port), clock=clock, start_dispatcher=False
         )
         with TestClient(app, base_url=PUBLIC_URL) as client:
-            portal = PortalDriver(client, app, MailCatcher())
+            portal = PortalDriver(client, app, mailbox)
             portal.call(demo.load, app.state.ctx)
             portal.login()
             portal.post(
