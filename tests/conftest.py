@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from argon2 import PasswordHasher
 from starlette.testclient import TestClient
 
-from portal import demo
+from portal import demo, passwords
 from portal.app import create_app
 from portal.clock import FrozenClock
 from portal.mailcatcher import MailCatcher
@@ -15,6 +16,17 @@ from portal.settings import Settings
 
 PUBLIC_URL = "http://portal.test"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_argon2():
+    """Still argon2id, at the lowest cost: each test hashes the demo passwords afresh, and the
+    production parameters (~0.15 s a hash) would make the suite minutes long."""
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(passwords, "_hasher", cheap)
+        patch.setattr(passwords, "_DUMMY_HASH", cheap.hash("not-a-real-password"))
+        yield
 
 
 @pytest.fixture(scope="session")

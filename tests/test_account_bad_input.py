@@ -285,3 +285,15 @@ def test_a_5xx_answer_marks_the_email_failed_and_keeps_the_row(settings, clock, 
             assert row.status == "failed" and row.attempts == 1 and "554" in row.last_error
     finally:
         refusing.stop()
+
+
+def test_another_adult_without_an_email_cannot_be_turned_on_and_nothing_is_half_saved(parent):
+    jordan = parent.person_id("Jordan")
+    before = snapshot(parent)
+    response = parent.post(
+        f"/account/contacts/{jordan}/edit",
+        edit_form("Jordan Renamed", email="", phone="(201) 555-0102"),
+    )
+    assert response.status_code == 400
+    assert "Add an email address for Jordan" in response.text
+    assert snapshot(parent) == before  # the new name was rolled back with the refusal

@@ -122,39 +122,40 @@ async def edit(request: Request) -> Response:
     which = _edit_kind(request)
     account = request.state.account
     form = PersonForm.from_form(await request.form(), email_required=which == "settings")
-    async with ctx.db.write() as conn:
-        person = await _load_for_edit(conn, request, which)
-        if person.is_account_holder and not form.email and "email" not in form.errors:
-            form.errors["email"] = "Enter an email address: it is how you log in."
-        if (
-            form.valid
-            and form.clean_email
-            and person.kind == "contact"
-            and (
-                await people_rows.email_taken(conn, form.clean_email, except_person_id=person.id)
-                or await _account_email_taken(conn, form.clean_email, person.id)
-            )
-        ):
-            form.errors["email"] = "Another contact already uses that email address."
-        if form.valid:
-            actor = await consent.actor_for_account(
-                conn, account.id, ip=client_ip(request), user_agent=user_agent(request)
-            )
-            try:
+    try:
+        async with ctx.db.write() as conn:
+            person = await _load_for_edit(conn, request, which)
+            await _check_emails(conn, person, form)
+            if form.valid:
+                actor = await consent.actor_for_account(
+                    conn, account.id, ip=client_ip(request), user_agent=user_agent(request)
+                )
                 await _save(conn, ctx, person, form, actor)
-            except consent.ConsentError as exc:
-                # Raising rolls the transaction back: the details are not half-saved.
-                form.errors["allow_texting"] = str(exc)
-                saved = False
-            else:
-                saved = True
-            if saved:
                 return RedirectResponse(
                     _EDITS[which][1].format(id=person.id) + "?saved=1", status_code=303
                 )
+    except consent.ConsentError as exc:
+        # Raised out of the transaction, so it rolls back: the details are not half-saved.
+        form.errors["allow_texting"] = str(exc)
     async with ctx.db.read() as conn:
         person = await _load_for_edit(conn, request, which)
     return _edit_page(request, which, person, form, _status(request, person), status_code=400)
+
+
+async def _check_emails(conn, person, form: PersonForm) -> None:
+    """An account holder keeps a login email; two contacts never share one."""
+    if person.is_account_holder and not form.email and "email" not in form.errors:
+        form.errors["email"] = "Enter an email address: it is how you log in."
+    if (
+        form.valid
+        and form.clean_email
+        and person.kind == "contact"
+        and (
+            await people_rows.email_taken(conn, form.clean_email, except_person_id=person.id)
+            or await _account_email_taken(conn, form.clean_email, person.id)
+        )
+    ):
+        form.errors["email"] = "Another contact already uses that email address."
 
 
 async def _account_email_taken(conn, email: str, person_id: int) -> bool:

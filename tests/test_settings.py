@@ -1,0 +1,51 @@
+"""Settings refuse what cannot be right before anything starts."""
+
+from __future__ import annotations
+
+import pytest
+
+from portal.settings import DEFAULT_SECRET_KEY, Settings, SettingsError
+
+GOOD_PRODUCTION = {
+    "ENVIRONMENT": "production",
+    "DATABASE_URL": "sqlite:////var/lib/portal/portal.sqlite3",
+    "SECRET_KEY": "a-real-production-secret-key-0123456789abcdef",
+    "SMTP_HOST": "127.0.0.1",
+    "SMTP_TLS": "none",
+}
+
+
+def test_production_settings_with_their_own_key_and_a_file_database_are_accepted():
+    settings = Settings.from_mapping(GOOD_PRODUCTION)
+    assert settings.environment == "production"
+
+
+def test_production_refuses_the_default_secret_key():
+    with pytest.raises(SettingsError, match="SECRET_KEY"):
+        Settings.from_mapping({**GOOD_PRODUCTION, "SECRET_KEY": DEFAULT_SECRET_KEY})
+
+
+def test_production_refuses_a_short_secret_key():
+    with pytest.raises(SettingsError, match="SECRET_KEY"):
+        Settings.from_mapping({**GOOD_PRODUCTION, "SECRET_KEY": "short"})
+
+
+@pytest.mark.parametrize("url", ["sqlite:///:memory:", "sqlite://", "sqlite:///"])
+def test_production_refuses_an_in_memory_database(url):
+    with pytest.raises(SettingsError, match="memory"):
+        Settings.from_mapping({**GOOD_PRODUCTION, "DATABASE_URL": url})
+
+
+def test_an_unknown_setting_name_is_refused_by_name():
+    with pytest.raises(SettingsError, match="SMTP_HOTS"):
+        Settings.from_mapping({"SMTP_HOTS": "mail.example"})
+
+
+def test_a_malformed_number_setting_is_refused():
+    with pytest.raises(SettingsError, match="wrong form"):
+        Settings.from_mapping({"SMTP_PORT": "twenty-five"})
+
+
+def test_production_refuses_plain_smtp_to_a_remote_server():
+    with pytest.raises(SettingsError, match="loopback"):
+        Settings.from_mapping({**GOOD_PRODUCTION, "SMTP_HOST": "mail.example.com"})
