@@ -14,6 +14,7 @@ from portal.clock import to_db
 from portal.db import Conn
 from portal.db import inbound as inbound_rows
 from portal.db import organization as org_rows
+from portal.db import people as people_rows
 
 if TYPE_CHECKING:
     from portal.context import PortalContext
@@ -91,6 +92,9 @@ async def handle_inbound(conn: Conn, ctx: PortalContext, text: InboundText) -> H
         )
         # A STOP repeated by an already stopped number changes nothing and gets no second text.
         changed = stop.changed
+    elif reading.kind == "opt_in" and reading.normalized in keywords.CONDITIONAL_OPT_IN:
+        # YES answers the open request(s) of this number only; it never lifts a STOP.
+        await _answer_open_requests(conn, ctx, phone, actor, evidence)
     elif reading.kind == "opt_in":
         await consent.lift_suppression(conn, ctx, phone=phone, actor=actor, evidence=evidence)
     elif reading.kind == "other":
@@ -99,6 +103,23 @@ async def handle_inbound(conn: Conn, ctx: PortalContext, text: InboundText) -> H
     if replied:
         await _reply(conn, ctx, phone, reading)
     return Handled(duplicate=False, kind=reading.kind, replied=replied)
+
+
+async def _answer_open_requests(
+    conn: Conn, ctx: PortalContext, phone: str, actor: consent.Actor, evidence: dict
+) -> None:
+    for person in await people_rows.with_phone(conn, phone):
+        if person.status == consent.Status.PENDING and person.consent_phone == phone:
+            await consent.set_texting(
+                conn,
+                ctx,
+                person_id=person.id,
+                allow=True,
+                channel=consent.Channel.SMS_KEYWORD,
+                actor=actor,
+                evidence=evidence,
+                wording_version=consent.CURRENT_WORDING,
+            )
 
 
 def _provider_answered(ctx: PortalContext, text: InboundText, reading: keywords.Reading) -> bool:

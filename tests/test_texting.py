@@ -455,3 +455,26 @@ def test_a_stopped_number_cannot_be_opted_in_by_staff_or_the_portal(portal, twil
     with pytest.raises(consent.StopLocked):
         portal.call(staff_opt_in)
     assert statuses(portal)["Pat"] == "stopped"
+
+
+def test_yes_answers_only_the_open_request_not_everyone_with_the_number(parent, twilio):
+    avery, jordan = parent.person_id("Avery"), parent.person_id("Jordan")
+    # Avery shares Jordan's number and was turned off; Jordan is asked and answers YES.
+    parent.post(
+        f"/account/students/{avery}/edit",
+        {"first_name": "Avery", "last_name": "Parker", "cell_phone": "(201) 555-0102"},
+    )
+    parent.post(
+        f"/account/contacts/{jordan}/edit",
+        {
+            "first_name": "Jordan",
+            "last_name": "Parker",
+            "email": "jordan@demo.example",
+            "cell_phone": "(201) 555-0102",
+            "allow_texting": "on",
+        },
+    )
+    assert statuses(parent)["Jordan"] == "pending"
+    text_in(parent, "YES", from_number=JORDAN)
+    assert statuses(parent)["Jordan"] == "opted_in"
+    assert statuses(parent)["Avery"] in ("none", "opted_out")
