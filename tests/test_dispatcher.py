@@ -1,0 +1,103 @@
+"""The outbox dispatcher: leases, backoff, stable Message-IDs, several workers on one queue."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from portal import outbox
+from portal.delivery import Outcome
+from portal.dispatcher import LEASE, OutboxDispatcher, backoff
+
+
+class Recorder:
+    """A transport that records what it was asked to send (the SMTP path is tested elsewhere)."""
+
+    channel = "email"
+
+    def __init__(self, answer: str = "sent") -> None:
+        self.sent: list[tuple[int, str]] = []
+        self.answer = answer
+
+    async def send_batch(self, rows):
+        await asyncio.sleep(0)  # let the other dispatcher run in between
+        self.sent += [(row.id, row.message_id) for row in rows]
+        return {
+            row.id: Outcome(self.answer, error="" if self.answer == "sent" else "try later")
+            for row in rows
+        }
+
+
+def queue_emails(portal, count: int) -> None:
+    async def work():
+        async with portal.ctx.db.write() as conn:
+            for i in range(count):
+                await outbox.queue_email(
+                    conn,
+                    portal.ctx,
+                    template="password_reset",
+                    to=f"p{i}@demo.example",
+                    email="x",
+                    link_url="u",
+                    minutes=60,
+                )
+
+    portal.call(work)
+
+
+def test_backoff_doubles_from_15_seconds_and_stops_at_an_hour():
+    assert [backoff(n).total_seconds() for n in (1, 2, 3, 4)] == [15, 30, 60, 120]
+    assert backoff(30) == dt.timedelta(hours=1)
+
+
+def test_two_dispatchers_on_one_queue_send_every_row_exactly_once(portal):
+    queue_emails(portal, 120)
+    first, second = Recorder(), Recorder()
+    a = OutboxDispatcher(portal.ctx, {"email": first})
+    b = OutboxDispatcher(portal.ctx, {"email": second})
+
+    async def both():
+        await asyncio.gather(a.drain(), b.drain())
+
+    portal.call(both)
+    ids = [i for i, _ in first.sent + second.sent]
+    assert len(ids) == len(set(ids)) == 120
+    assert first.sent and second.sent  # both did work
+    assert portal.rows("SELECT COUNT(*) AS n FROM outbox WHERE status = 'sent'")[0].n == 120
+
+
+def test_a_dead_dispatchers_lease_expires_and_the_retry_keeps_its_message_id(portal, clock):
+    queue_emails(portal, 1)
+    dead = OutboxDispatcher(portal.ctx, {"email": Recorder()})
+
+    async def lease_and_die():
+        async with portal.ctx.db.write() as conn:
+            from portal.clock import to_db
+            from portal.db import outbox as rows
+
+            now = portal.ctx.now()
+            return await rows.lease_due(
+                conn, owner=dead.owner, now=to_db(now), lease_until=to_db(now + LEASE), limit=10
+            )
+
+    [leased] = portal.call(lease_and_die)
+    alive = Recorder()
+    survivor = OutboxDispatcher(portal.ctx, {"email": alive})
+    portal.call(survivor.drain)
+    assert alive.sent == []  # still leased by the dead one
+    clock.advance(seconds=LEASE.total_seconds())
+    portal.call(survivor.drain)
+    assert alive.sent == [(leased.id, leased.message_id)]
+
+
+def test_a_retried_row_waits_for_its_backoff_and_keeps_its_message_id(portal, clock):
+    queue_emails(portal, 1)
+    flaky = Recorder(answer="retry")
+    dispatcher = OutboxDispatcher(portal.ctx, {"email": flaky})
+    portal.call(dispatcher.drain)
+    portal.call(dispatcher.drain)
+    assert len(flaky.sent) == 1
+    clock.advance(seconds=15)
+    flaky.answer = "sent"
+    portal.call(dispatcher.drain)
+    assert len(flaky.sent) == 2 and flaky.sent[0][1] == flaky.sent[1][1]
