@@ -412,6 +412,42 @@ async def change_phone(
     return Change(person_id, old, Status.NONE, event_id)
 
 
+async def _number_event(
+    conn: Conn,
+    ctx: PortalContext,
+    *,
+    phone: str,
+    suppressed: bool,
+    channel: Channel,
+    actor: Actor,
+    evidence: dict[str, Any],
+) -> int:
+    """A number-wide event (a STOP or its lifting) in the ledger, and the suppression beside
+    it. It names no person: it covers whoever has the number, now or later."""
+    now = to_db(ctx.now())
+    event_id = await ledger.append_event(
+        conn,
+        person_id=None,
+        phone=phone,
+        old_status="active" if suppressed else "suppressed",
+        new_status="suppressed" if suppressed else "active",
+        channel=channel,
+        actor_kind=actor.kind,
+        actor_account_id=None,
+        actor_person_id=None,
+        actor_label=actor.label,
+        evidence=evidence,
+        wording_version=None if suppressed else CURRENT_WORDING,
+        ip=actor.ip,
+        user_agent=actor.user_agent,
+        now=now,
+    )
+    await ledger.put_suppression(
+        conn, phone=phone, active=suppressed, source=channel, event_id=event_id, now=now
+    )
+    return event_id
+
+
 @dataclasses.dataclass(frozen=True)
 class NumberStop:
     newly_suppressed: bool
@@ -436,30 +472,18 @@ async def suppress_number(
     The suppression also covers people given this number later: their status is read through
     the suppression table, not copied onto them.
     """
-    now = to_db(ctx.now())
     existing = await ledger.suppression(conn, phone)
     already = existing is not None and existing.active
     event_id = None
     if not already:
-        event_id = await ledger.append_event(
+        event_id = await _number_event(
             conn,
-            person_id=None,
+            ctx,
             phone=phone,
-            old_status="active",
-            new_status="suppressed",
+            suppressed=True,
             channel=channel,
-            actor_kind=actor.kind,
-            actor_account_id=None,
-            actor_person_id=None,
-            actor_label=actor.label,
+            actor=actor,
             evidence=evidence,
-            wording_version=None,
-            ip=actor.ip,
-            user_agent=actor.user_agent,
-            now=now,
-        )
-        await ledger.put_suppression(
-            conn, phone=phone, active=True, source=channel, event_id=event_id, now=now
         )
     changes = []
     for person in await people_rows.with_phone(conn, phone):
@@ -503,28 +527,16 @@ async def lift_suppression(
     """START / UNSTOP from the handset: the only way a STOP is lifted (rule 5)."""
     if actor.kind != "handset":
         raise StopLocked("Only a text of START from the number itself lifts a STOP.")
-    now = to_db(ctx.now())
     existing = await ledger.suppression(conn, phone)
     if existing is not None and existing.active:
-        event_id = await ledger.append_event(
+        await _number_event(
             conn,
-            person_id=None,
+            ctx,
             phone=phone,
-            old_status="suppressed",
-            new_status="active",
+            suppressed=False,
             channel=Channel.SMS_KEYWORD,
-            actor_kind=actor.kind,
-            actor_account_id=None,
-            actor_person_id=None,
-            actor_label=actor.label,
+            actor=actor,
             evidence=evidence,
-            wording_version=CURRENT_WORDING,
-            ip="",
-            user_agent="",
-            now=now,
-        )
-        await ledger.put_suppression(
-            conn, phone=phone, active=False, source=Channel.SMS_KEYWORD, event_id=event_id, now=now
         )
     changes = []
     for person in await people_rows.with_phone(conn, phone):
