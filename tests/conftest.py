@@ -123,6 +123,26 @@ class PortalDriver:
     def rows(self, sql: str, values: dict | None = None) -> list:
         return self.call(self._query, sql, values)
 
+    def save_person(self, first_name: str, *, allow_texting: bool, **changes: str):
+        """Submit a person's edit form as a parent would: their current details, `changes`
+        applied, and the *Allow text messaging?* switch on or off."""
+        [person] = self.rows(
+            "SELECT id, kind, first_name, last_name, email, cell_phone FROM people"
+            " WHERE first_name = :n",
+            {"n": first_name},
+        )
+        form = {
+            "first_name": person.first_name,
+            "last_name": person.last_name,
+            "email": person.email or "",
+            "cell_phone": person.cell_phone or "",
+            **changes,
+        }
+        if allow_texting:
+            form["allow_texting"] = "on"
+        area = "contacts" if person.kind == "contact" else "students"
+        return self.post(f"/account/{area}/{person.id}/edit", form)
+
     def person_id(self, first_name: str) -> int:
         return self.rows("SELECT id FROM people WHERE first_name = :n", {"n": first_name})[0].id
 

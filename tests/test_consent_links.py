@@ -14,17 +14,7 @@ LINK_RE = re.compile(r"http://portal\.test(/text-consent/[A-Za-z0-9._\-]+)")
 
 def request_link_for_jordan(parent) -> str:
     """The demo parent turns texting on for Jordan, who gets the CLICK HERE email."""
-    jordan = parent.person_id("Jordan")
-    response = parent.post(
-        f"/account/contacts/{jordan}/edit",
-        {
-            "first_name": "Jordan",
-            "last_name": "Parker",
-            "email": "jordan@demo.example",
-            "cell_phone": "(201) 555-0102",
-            "allow_texting": "on",
-        },
-    )
+    response = parent.save_person("Jordan", allow_texting=True)
     assert "Waiting for Jordan to confirm" in response.text
     [request] = [m for m in parent.deliver() if m.to == ["jordan@demo.example"]]
     parent.mailbox.clear()
@@ -52,17 +42,7 @@ def answer(portal, path: str, choice: str, **extra):
 
 
 def test_the_request_email_says_who_asks_what_for_and_how_to_stop(parent):
-    jordan = parent.person_id("Jordan")
-    parent.post(
-        f"/account/contacts/{jordan}/edit",
-        {
-            "first_name": "Jordan",
-            "last_name": "Parker",
-            "email": "jordan@demo.example",
-            "cell_phone": "(201) 555-0102",
-            "allow_texting": "on",
-        },
-    )
+    parent.save_person("Jordan", allow_texting=True)
     [mail] = [m for m in parent.deliver() if m.to == ["jordan@demo.example"]]
     assert mail.subject == "Riverside Dance Academy would like to send you text messages"
     assert "•••-•••-0102" in mail.text and "2015550102" not in mail.text

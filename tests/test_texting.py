@@ -171,19 +171,9 @@ def test_start_and_unstop_lift_a_stop_with_one_confirmation(portal, twilio):
 
 
 def test_yes_opts_in_only_when_that_number_has_an_open_request(parent, twilio):
-    jordan = parent.person_id("Jordan")
     text_in(parent, "YES", from_number=JORDAN)
     assert statuses(parent)["Jordan"] == "none"
-    parent.post(
-        f"/account/contacts/{jordan}/edit",
-        {
-            "first_name": "Jordan",
-            "last_name": "Parker",
-            "email": "jordan@demo.example",
-            "cell_phone": "(201) 555-0102",
-            "allow_texting": "on",
-        },
-    )
+    parent.save_person("Jordan", allow_texting=True)
     assert statuses(parent)["Jordan"] == "pending"
     text_in(parent, "Yes", from_number=JORDAN)
     assert statuses(parent)["Jordan"] == "opted_in"
@@ -458,22 +448,9 @@ def test_a_stopped_number_cannot_be_opted_in_by_staff_or_the_portal(portal, twil
 
 
 def test_yes_answers_only_the_open_request_not_everyone_with_the_number(parent, twilio):
-    avery, jordan = parent.person_id("Avery"), parent.person_id("Jordan")
     # Avery shares Jordan's number and was turned off; Jordan is asked and answers YES.
-    parent.post(
-        f"/account/students/{avery}/edit",
-        {"first_name": "Avery", "last_name": "Parker", "cell_phone": "(201) 555-0102"},
-    )
-    parent.post(
-        f"/account/contacts/{jordan}/edit",
-        {
-            "first_name": "Jordan",
-            "last_name": "Parker",
-            "email": "jordan@demo.example",
-            "cell_phone": "(201) 555-0102",
-            "allow_texting": "on",
-        },
-    )
+    parent.save_person("Avery", allow_texting=False, cell_phone="(201) 555-0102")
+    parent.save_person("Jordan", allow_texting=True)
     assert statuses(parent)["Jordan"] == "pending"
     text_in(parent, "YES", from_number=JORDAN)
     assert statuses(parent)["Jordan"] == "opted_in"
