@@ -148,6 +148,11 @@ class Settings:
     ) -> Settings:
         env_path = env_file if env_file and Path(env_file).is_file() else None
         config = Config(env_path, environ=environ if environ is not None else os.environ)
+        # The environment holds every program's variables, but the .env file is ours alone:
+        # a misspelt name there would otherwise be silently ignored.
+        unknown = set(config.file_values) - {s.name for s in SETTINGS}
+        if unknown:
+            raise SettingsError(f"unknown settings in {env_path}: {', '.join(sorted(unknown))}")
         return cls.from_mapping({s.name: config(s.name, default=s.default) for s in SETTINGS})
 
     @classmethod

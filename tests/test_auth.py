@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from portal import auth, demo, links
+from portal.web import auth_views
 
 RESET_LINK_RE = re.compile(r"http://portal\.test/reset-password/(\S+)")
 NEW_PASSWORD = "a-brand-new-password-42"
@@ -368,3 +369,88 @@ def test_a_tampered_reset_link_is_refused(portal, mangle):
     token = url.rsplit("/", 1)[1]
     page = portal.client.get(f"/reset-password/{mangle(token)}")
     assert page.status_code == 400 and "not valid" in page.text
+
+
+def test_a_reset_link_issued_before_a_password_change_no_longer_works(portal, clock):
+    url = reset_url(portal)
+    clock.advance(minutes=5)
+    login(portal)
+    changed = portal.post(
+        "/account/password",
+        {
+            "current_password": demo.PARENT_PASSWORD,
+            "new_password": NEW_PASSWORD,
+            "new_password_again": NEW_PASSWORD,
+        },
+    )
+    assert changed.status_code == 200
+    portal.client.cookies.clear()
+    page = portal.client.get(url)
+    assert page.status_code == 400 and "out of date" in page.text
+    response = portal.post(
+        url,
+        {"password": "attacker-password-1", "password_again": "attacker-password-1"},
+        token_from="/forgot-password",
+    )
+    assert response.status_code == 400
+    assert login(portal, password=NEW_PASSWORD).status_code == 303
+
+
+def test_a_reset_link_for_an_account_disabled_since_does_not_work(portal):
+    url = reset_url(portal)
+    portal.call(_disable, portal, demo.PARENT_EMAIL)
+    assert portal.client.get(url).status_code == 400
+    response = portal.post(
+        url,
+        {"password": NEW_PASSWORD, "password_again": NEW_PASSWORD},
+        token_from="/forgot-password",
+    )
+    assert response.status_code == 400
+    [account] = portal.rows(
+        "SELECT password_changed_at FROM accounts WHERE email = :e", {"e": demo.PARENT_EMAIL}
+    )
+    assert account.password_changed_at == "2026-01-05T15:00:00.000000+00:00"
+
+
+def test_an_unknown_email_is_throttled_just_like_a_known_one(portal):
+    for _ in range(auth.MAX_FAILURES_PER_EMAIL):
+        login(portal, email="nobody@demo.example", password="x")
+    known = [login(portal, password="x") for _ in range(auth.MAX_FAILURES_PER_EMAIL)]
+    assert {r.status_code for r in known} == {400}
+    unknown = login(portal, email="nobody@demo.example", password="x")
+    throttled = login(portal, password="x")
+    assert unknown.status_code == throttled.status_code == 429
+    assert "Too many attempts" in unknown.text and "Too many attempts" in throttled.text
+
+
+def test_the_email_is_matched_without_regard_to_case_or_spaces(portal):
+    assert login(portal, email="  PARENT@Demo.Example ").status_code == 303
+
+
+def test_forgot_password_cannot_be_used_to_flood_someones_inbox(portal, clock):
+    for _ in range(10):
+        response = portal.post("/forgot-password", {"email": demo.PARENT_EMAIL})
+        assert response.status_code == 200 and "If that address has an account" in response.text
+    assert len(portal.deliver()) == auth_views.MAX_RESET_EMAILS_PER_HOUR
+    clock.advance(hours=1, seconds=1)
+    portal.mailbox.clear()
+    portal.post("/forgot-password", {"email": demo.PARENT_EMAIL})
+    assert len(portal.deliver()) == 1
+
+
+def test_disabling_an_account_ends_its_live_sessions(portal):
+    login(portal)
+    assert is_logged_in(portal)
+    portal.call(_disable, portal, demo.PARENT_EMAIL)
+    assert not is_logged_in(portal)
+
+
+def test_pages_carry_safe_headers_and_logged_in_pages_are_not_cached(portal):
+    anonymous = portal.client.get("/login")
+    for response in (anonymous,):
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    login(portal)
+    page = portal.client.get("/account/settings")
+    assert page.headers["cache-control"] == "no-store"

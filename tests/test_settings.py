@@ -49,3 +49,18 @@ def test_a_malformed_number_setting_is_refused():
 def test_production_refuses_plain_smtp_to_a_remote_server():
     with pytest.raises(SettingsError, match="loopback"):
         Settings.from_mapping({**GOOD_PRODUCTION, "SMTP_HOST": "mail.example.com"})
+
+
+def test_an_unknown_name_in_the_env_file_is_refused_not_silently_ignored(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("SMTP_HOTS=mail.example.com\n")
+    with pytest.raises(SettingsError, match="SMTP_HOTS"):
+        Settings.from_env(env_file, environ={})
+
+
+def test_the_env_file_is_read_and_the_environment_wins_over_it(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("ORGANIZATION_NAME=From File\nSMTP_PORT=2525\n")
+    settings = Settings.from_env(env_file, environ={"SMTP_PORT": "2626"})
+    assert settings.organization_name == "From File"
+    assert settings.smtp_port == 2626

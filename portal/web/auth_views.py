@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from portal import auth, invitations, links, outbox, passwords
+from portal.clock import from_db, to_db
 from portal.db import accounts as account_rows
+from portal.db import links as link_rows
 from portal.web.pages import client_ip, render, user_agent
 from portal.web.security import session_cookie
+
+# Reset emails one account may receive per hour (the screen answers the same either way).
+MAX_RESET_EMAILS_PER_HOUR = 3
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
@@ -94,7 +100,11 @@ async def forgot(request: Request) -> Response:
     email = str(form.get("email", "")).strip().lower()[:320]
     async with ctx.db.write() as conn:
         account = await account_rows.by_email(conn, email) if email else None
-        if account is not None and not account.disabled:
+        if (
+            account is not None
+            and not account.disabled
+            and await _may_send_reset(ctx, conn, account)
+        ):
             link = await ctx.reset_links.issue(conn, account_id=account.id)
             await outbox.queue_email(
                 conn,
@@ -105,8 +115,20 @@ async def forgot(request: Request) -> Response:
                 link_url=ctx.url(f"/reset-password/{link.token}"),
                 minutes=ctx.settings.password_reset_minutes,
             )
-    # The same answer whether or not the address has an account.
+    # The same answer whether or not the address has an account, or hit the limit.
     return render(request, "auth/forgot.html", sent=True)
+
+
+async def _may_send_reset(ctx, conn, account) -> bool:
+    """Anyone can ask for a reset email to any address: cap how many one account receives."""
+    recent = await link_rows.count_recent(
+        conn,
+        purpose=links.PASSWORD_RESET,
+        person_id=None,
+        account_id=account.id,
+        since=to_db(ctx.now() - dt.timedelta(hours=1)),
+    )
+    return recent < MAX_RESET_EMAILS_PER_HOUR
 
 
 # Two emailed links end in the same form: choose a password. What differs is said here.
@@ -149,13 +171,21 @@ INVITATION = PasswordLink(
 
 async def _link_problem(ctx, conn, kind: PasswordLink, token: str) -> str | None:
     try:
-        await getattr(ctx, kind.service).check(conn, token)
+        link = await getattr(ctx, kind.service).check(conn, token)
     except links.LinkExpired:
         return kind.expired
     except links.LinkUsed:
         return kind.used
     except links.LinkInvalid:
         return kind.invalid
+    if kind is RESET:
+        account = await account_rows.by_id(conn, link.account_id)
+        if account is None or account.disabled:
+            return kind.invalid
+        # A password changed since the link was sent (by its owner, who may have seen it
+        # stolen) retires the link: it must not undo that change.
+        if from_db(link.created_at) < from_db(account.password_changed_at):
+            return "This password-reset link is out of date: the password was changed since."
     return None
 
 
