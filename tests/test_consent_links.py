@@ -286,3 +286,8 @@ def test_the_link_service_of_another_purpose_rejects_a_consent_token(parent):
     token = path.rsplit("/", 1)[1]
     with pytest.raises(links.LinkInvalid):
         parent.ctx.reset_links.link_id_of(token)
+
+
+def test_the_page_speaks_to_the_person_about_their_own_status(parent):
+    path = request_link_for_jordan(parent)
+    assert "Right now: we are waiting for your answer." in parent.client.get(path).text
