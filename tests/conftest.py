@@ -123,13 +123,13 @@ class PortalDriver:
     def rows(self, sql: str, values: dict | None = None) -> list:
         return self.call(self._query, sql, values)
 
-    def save_person(self, first_name: str, *, allow_texting: bool, **changes: str):
+    def save_person(self, who: str, /, *, allow_texting: bool, **changes: str):
         """Submit a person's edit form as a parent would: their current details, `changes`
         applied, and the *Allow text messaging?* switch on or off."""
         [person] = self.rows(
             "SELECT id, kind, first_name, last_name, email, cell_phone FROM people"
             " WHERE first_name = :n",
-            {"n": first_name},
+            {"n": who},
         )
         form = {
             "first_name": person.first_name,

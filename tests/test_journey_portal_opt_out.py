@@ -63,3 +63,12 @@ def test_an_account_holder_cannot_blank_their_login_email_from_the_contacts_page
     assert response.status_code == 400
     assert "it is how you log in" in response.text
     assert parent.rows("SELECT email FROM people WHERE id = :id", {"id": pat})[0].email
+
+
+def test_a_renamed_parent_is_named_anew_in_the_ledger_and_in_emails(parent):
+    parent.save_person("Pat", allow_texting=True, first_name="Patricia")
+    parent.save_person("Avery", allow_texting=False)
+    [mail] = parent.deliver()
+    assert "Patricia Parker" in mail.text
+    [event] = parent.rows("SELECT actor_label FROM consent_events ORDER BY id DESC LIMIT 1")
+    assert event.actor_label.startswith("Patricia Parker")

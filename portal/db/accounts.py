@@ -57,10 +57,10 @@ async def set_password(conn: Conn, account_id: int, password_hash: str, now: str
     )
 
 
-async def set_email(conn: Conn, account_id: int, email: str) -> None:
+async def set_identity(conn: Conn, account_id: int, *, email: str, display_name: str) -> None:
     await conn.execute(
-        "UPDATE accounts SET email = :email WHERE id = :id",
-        {"email": email.lower(), "id": account_id},
+        "UPDATE accounts SET email = :email, display_name = :name WHERE id = :id",
+        {"email": email.lower(), "name": display_name, "id": account_id},
     )
 
 

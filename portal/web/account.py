@@ -196,10 +196,15 @@ async def _save(conn, ctx, person, form: PersonForm, actor: consent.Actor) -> No
         cell_phone=form.clean_phone,
         now=to_db(ctx.now()),
     )
-    if person.is_account_holder and form.clean_email:
-        holder = await account_rows.by_person(conn, person.id)
-        if holder is not None and holder.email != form.clean_email.lower():
-            await account_rows.set_email(conn, holder.id, form.clean_email)
+    holder = await account_rows.by_person(conn, person.id)
+    if holder is not None and form.clean_email:
+        # The login follows the person: same email, and the name the ledger and emails show.
+        await account_rows.set_identity(
+            conn,
+            holder.id,
+            email=form.clean_email,
+            display_name=f"{form.first_name} {form.last_name}",
+        )
     if phone_changed:
         await consent.change_phone(
             conn,
