@@ -66,7 +66,15 @@ def _serve(settings: Settings, args) -> int:
         f"Portal at http://{args.host}:{args.port}/"
         + ("  (mail: /dev/mailbox)" if settings.is_development else "")
     )
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, proxy_headers=False)
+    # Client addresses (login throttling, the ledger's IP) come from X-Forwarded-For only when
+    # the connection is from a trusted proxy; anyone else could claim any address.
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
     return 0
 
 

@@ -95,6 +95,12 @@ SETTINGS: tuple[Setting, ...] = (
         "`true` when the SMS provider itself answers STOP/START/HELP, so we send no reply.",
     ),
     Setting(
+        "FORWARDED_ALLOW_IPS",
+        "127.0.0.1",
+        "Proxies trusted to say who the client is (X-Forwarded-For); login throttling and the "
+        "ledger's IP use it. Comma-separated, or * behind a private load balancer.",
+    ),
+    Setting(
         "RUN_DISPATCHER",
         "true",
         "`true`: `portal serve` delivers queued email and texts itself; `false`: leave it to "
@@ -131,6 +137,7 @@ class Settings:
     twilio_from_number: str
     twilio_api_url: str
     provider_answers_keywords: bool
+    forwarded_allow_ips: str
     run_dispatcher: bool
 
     @property
@@ -188,6 +195,7 @@ class Settings:
                 twilio_from_number=raw["TWILIO_FROM_NUMBER"],
                 twilio_api_url=raw["TWILIO_API_URL"].rstrip("/"),
                 provider_answers_keywords=_as_bool(raw["PROVIDER_ANSWERS_KEYWORDS"]),
+                forwarded_allow_ips=raw["FORWARDED_ALLOW_IPS"].strip(),
                 run_dispatcher=_as_bool(raw["RUN_DISPATCHER"]),
             )
         except ValueError as exc:
