@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
+import httpx
 import pytest
 
 from portal import consent, links
@@ -204,9 +206,10 @@ def test_yes_from_a_number_that_replied_stop_does_not_lift_it(parent):
     parent.call(stop)
     assert request_version is not None
     events = consent_events(parent)
-    # The STOP itself made the link stale; a fresh link cannot lift the STOP either.
+    # The STOP itself made the link stale: the page says what can help (START), not "new link".
+    assert "Text START to (201) 555-0100" in parent.client.get(path).text
     response = answer(parent, path, "yes")
-    assert "out of date" in response.text
+    assert "Text START to (201) 555-0100" in response.text
     assert consent_events(parent) == events
 
     jordan = parent.person_id("Jordan")
@@ -291,3 +294,27 @@ def test_the_link_service_of_another_purpose_rejects_a_consent_token(parent):
 def test_the_page_speaks_to_the_person_about_their_own_status(parent):
     path = request_link_for_jordan(parent)
     assert "Right now: we are waiting for your answer." in parent.client.get(path).text
+
+
+def test_two_answers_racing_on_one_link_record_exactly_one(parent):
+    path = request_link_for_jordan(parent)
+    token = parent.csrf("/login")
+    cookies = dict(parent.client.cookies)
+
+    async def both():
+        transport = httpx.ASGITransport(app=parent.app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://portal.test", cookies=cookies
+        ) as client:
+            return await asyncio.gather(
+                *(
+                    client.post(path, data={"answer": value, "csrf_token": token})
+                    for value in ("yes", "no")
+                )
+            )
+
+    texts = [page.text for page in parent.call(both)]
+    assert sum("Thank you, Jordan" in t for t in texts) == 1
+    assert sum("Your answer is already recorded" in t for t in texts) == 1
+    events = parent.rows("SELECT COUNT(*) AS n FROM consent_events WHERE channel = 'email_link'")
+    assert events[0].n == 1

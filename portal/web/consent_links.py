@@ -72,6 +72,9 @@ async def _load(request: Request, conn, token: str):
         return None, _problem(request, "expired", page, token)
     except links.LinkUsed:
         return None, _problem(request, "used", page, token)
+    if _is_stale(page) and page.suppressed:
+        # The STOP made the link stale, but a new link cannot help: only START can.
+        return None, _page(request, "stopped", page=page, organization=_Organization(page))
     if _is_stale(page):
         return None, _problem(request, "stale", page, token)
     return page, None
