@@ -112,3 +112,15 @@ def classify(body: str, *, has_open_request: bool = False) -> Reading:
     if _STOP_PHRASES.search(text):
         return reading("opt_out", exact=False, review=True)
     return reading("other", exact=False)
+
+
+# Twilio's Advanced Opt-Out tells us what it did with a message (its own keyword lists can be
+# longer than ours): when it says it handled an opt-out, the number has opted out.
+_PROVIDER_KINDS = {"STOP": "opt_out", "START": "opt_in", "HELP": "help"}
+
+
+def as_provider_handled(reading: Reading, opt_out_type: str) -> Reading:
+    kind = _PROVIDER_KINDS.get((opt_out_type or "").strip().upper())
+    if kind is None or kind == reading.kind:
+        return reading
+    return dataclasses.replace(reading, kind=kind, exact_keyword=True, needs_review=False)

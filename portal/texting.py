@@ -59,6 +59,7 @@ async def handle_inbound(conn: Conn, ctx: PortalContext, text: InboundText) -> H
     reading = keywords.classify(
         text.body, has_open_request=await inbound_rows.open_request_for(conn, phone)
     )
+    reading = keywords.as_provider_handled(reading, text.opt_out_type)
     recorded = await inbound_rows.record_once(
         conn,
         message_sid=text.message_sid,

@@ -366,7 +366,7 @@ def test_error_21610_on_send_records_a_carrier_opt_out_and_tells_the_office(port
     assert statuses(portal)["Avery"] == "stopped"
     [event] = portal.rows("SELECT channel FROM consent_events ORDER BY id DESC LIMIT 1")
     assert event.channel == "carrier"
-    assert any("replied STOP" in m.subject for m in mails)
+    assert any("stopped at the carrier" in m.subject for m in mails)
 
 
 def test_error_21610_in_a_status_callback_records_a_carrier_opt_out(portal, twilio, queue):
@@ -455,3 +455,17 @@ def test_yes_answers_only_the_open_request_not_everyone_with_the_number(parent, 
     text_in(parent, "YES", from_number=JORDAN)
     assert statuses(parent)["Jordan"] == "opted_in"
     assert statuses(parent)["Avery"] in ("none", "opted_out")
+
+
+def test_an_opt_out_type_from_twilio_counts_even_for_a_word_outside_our_lists(portal, twilio):
+    text_in(portal, "ARRET", OptOutType="STOP")  # a custom keyword configured at Twilio
+    assert statuses(portal)["Pat"] == "stopped"
+    portal.deliver()
+    assert twilio.texts_to(PAT) == []  # Twilio answered it
+
+
+def test_the_office_email_for_a_carrier_stop_does_not_say_the_person_replied(portal, twilio, queue):
+    twilio.answer(400, {"code": 21610, "message": "Attempt to send to unsubscribed recipient"})
+    queue("Avery", "+12015550103")
+    [mail] = [m for m in portal.deliver() if m.to == ["office@demo.example"]]
+    assert mail.subject == "Text messaging opt-out: •••-•••-0103 is stopped at the carrier"
