@@ -363,27 +363,39 @@ def test_with_smtp_down_the_change_stands_and_the_email_retries_until_the_server
         assert mail.to == ["office@demo.example"] and mail.message_id == row.message_id
 
 
-class RejectingHandler:
+class AnsweringHandler:
+    """A real SMTP server that answers every message with one fixed reply."""
+
+    def __init__(self, reply: str) -> None:
+        self.reply = reply
+
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
-        return "554 5.7.1 Message rejected"
+        return self.reply
 
 
-def test_a_5xx_answer_marks_the_outbox_row_failed(settings, clock, mailbox):
+@contextlib.contextmanager
+def portal_on_smtp_answering(reply: str, settings, clock, mailbox):
+    """The portal, sending to an SMTP server that answers every message with `reply`."""
     port = free_port()
-    controller = Controller(RejectingHandler(), hostname="127.0.0.1", port=port)
+    controller = Controller(AnsweringHandler(reply), hostname="127.0.0.1", port=port)
     controller.start()
     try:
         with portal_on_smtp_port(settings, clock, mailbox, port) as driver:
-            opt_out_avery(driver)
-            driver.deliver()
-            [row] = outbox_rows(driver)
-            assert row.status == "failed"
-            assert "554" in row.last_error
-            clock.advance(hours=2)
-            driver.deliver()
-            assert outbox_rows(driver)[0].attempts == row.attempts  # never tried again
+            yield driver
     finally:
         controller.stop()
+
+
+def test_a_5xx_answer_marks_the_outbox_row_failed(settings, clock, mailbox):
+    with portal_on_smtp_answering("554 5.7.1 Message rejected", settings, clock, mailbox) as driver:
+        opt_out_avery(driver)
+        driver.deliver()
+        [row] = outbox_rows(driver)
+        assert row.status == "failed"
+        assert "554" in row.last_error
+        clock.advance(hours=2)
+        driver.deliver()
+        assert outbox_rows(driver)[0].attempts == row.attempts  # never tried again
 
 
 def test_the_account_holder_cannot_blank_their_email_through_the_contacts_page(parent):
@@ -422,30 +434,19 @@ def test_submitting_the_same_opt_out_twice_records_and_sends_nothing_more(parent
     assert len(parent.deliver()) == 1
 
 
-class TryLaterHandler:
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
-        return "451 4.3.0 Try again later"
-
-
 def test_a_4xx_answer_is_retried_with_backoff(settings, clock, mailbox):
-    port = free_port()
-    controller = Controller(TryLaterHandler(), hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        with portal_on_smtp_port(settings, clock, mailbox, port) as driver:
-            opt_out_avery(driver)
-            driver.deliver()
-            [row] = outbox_rows(driver)
-            assert (row.status, row.attempts) == ("pending", 1)
-            assert "451" in row.last_error
-            assert row.next_attempt_at == to_db(clock.now() + dt.timedelta(seconds=15))
-            clock.advance(seconds=15)
-            driver.deliver()
-            [row] = outbox_rows(driver)
-            assert row.attempts == 2
-            assert row.next_attempt_at == to_db(clock.now() + dt.timedelta(seconds=30))
-    finally:
-        controller.stop()
+    with portal_on_smtp_answering("451 4.3.0 Try again later", settings, clock, mailbox) as driver:
+        opt_out_avery(driver)
+        driver.deliver()
+        [row] = outbox_rows(driver)
+        assert (row.status, row.attempts) == ("pending", 1)
+        assert "451" in row.last_error
+        assert row.next_attempt_at == to_db(clock.now() + dt.timedelta(seconds=15))
+        clock.advance(seconds=15)
+        driver.deliver()
+        [row] = outbox_rows(driver)
+        assert row.attempts == 2
+        assert row.next_attempt_at == to_db(clock.now() + dt.timedelta(seconds=30))
 
 
 def stop_number(portal, phone):
