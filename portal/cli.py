@@ -83,10 +83,14 @@ def _run(coro):
 
 
 async def _with_context(settings: Settings, work, *, needs_schema: bool = True):
+    from starlette.routing import Router
+
     from portal.context import PortalContext
     from portal.db import migrate
+    from portal.web.routes import routes
 
     ctx = PortalContext.build(settings)
+    ctx.router = Router(routes=routes(settings))
     await ctx.db.connect()
     try:
         await ctx.db.check_pragmas()
@@ -113,7 +117,7 @@ def _migrate(settings: Settings, args) -> int:
 
 
 def _demo(settings: Settings, args) -> int:
-    from portal import demo
+    from portal.people import demo
 
     async def work(ctx):
         await ctx.db.migrate()
@@ -132,7 +136,7 @@ def _demo(settings: Settings, args) -> int:
 
 
 def _create_staff(settings: Settings, args) -> int:
-    from portal import passwords
+    from portal.accounts import passwords
     from portal.clock import to_db
     from portal.db import accounts as account_rows
 
@@ -164,9 +168,9 @@ def _create_staff(settings: Settings, args) -> int:
 
 
 def _worker(settings: Settings, args) -> int:
-    from portal.dispatcher import OutboxDispatcher
-    from portal.mail import SmtpTransport
-    from portal.twilio import TwilioTransport
+    from portal.consent.gate import ConsentGate
+    from portal.messaging import choice
+    from portal.messaging.dispatcher import OutboxDispatcher
 
     if not settings.smtp_host or not settings.twilio_account_sid:
         print(
@@ -177,11 +181,8 @@ def _worker(settings: Settings, args) -> int:
         return 2
 
     async def work(ctx):
-        transports = {
-            "email": SmtpTransport.from_settings(settings),
-            "sms": TwilioTransport.from_settings(settings),
-        }
-        dispatcher = OutboxDispatcher(ctx, transports)
+        chosen = choice.choose(settings, status_callback=ctx.url_for("webhooks.status"))
+        dispatcher = OutboxDispatcher(ctx, chosen.by_channel, ConsentGate())
         if args.once:
             print(f"delivered or tried {await dispatcher.drain()} messages")
             return 0
@@ -191,7 +192,7 @@ def _worker(settings: Settings, args) -> int:
 
 
 def _import_roster(settings: Settings, args) -> int:
-    from portal import roster
+    from portal.people import roster
 
     async def work(ctx):
         with open(args.file, newline="", encoding="utf-8-sig") as handle:
@@ -204,18 +205,12 @@ def _import_roster(settings: Settings, args) -> int:
 
 
 def _request_consent(settings: Settings, args) -> int:
-    from portal import consent_requests
+    from portal.consent import requests
 
     async def work(ctx):
         async with ctx.db.write() as conn:
-            ids = (
-                await consent_requests.never_answered(conn)
-                if args.all_unanswered
-                else (args.person)
-            )
-            report = await consent_requests.request_consent(
-                conn, ctx, ids, requested_by="the office"
-            )
+            ids = await requests.never_answered(conn) if args.all_unanswered else (args.person)
+            report = await requests.request_consent(conn, ctx, ids, requested_by="the office")
         print(f"queued {len(report.sent)} opt-in request emails")
         for person_id, reason in sorted(report.skipped.items()):
             print(f"  skipped person {person_id}: {reason}")
@@ -225,11 +220,11 @@ def _request_consent(settings: Settings, args) -> int:
 
 
 def _export_consent(settings: Settings, args) -> int:
-    from portal import roster
+    from portal.consent import export
 
     async def work(ctx):
         with open(args.file, "w", newline="", encoding="utf-8") as handle:
-            count = await roster.export_ledger_csv(ctx, handle)
+            count = await export.export_ledger_csv(ctx, handle)
         print(f"wrote {count} consent events to {args.file}")
         return 0
 

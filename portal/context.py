@@ -8,11 +8,13 @@ import datetime as dt
 import hashlib
 import hmac
 
+from starlette.routing import Router
+
 from portal import links
 from portal.clock import SystemClock, to_db
 from portal.db import Database
 from portal.db import organization as org_rows
-from portal.emails import EmailRenderer
+from portal.messaging.emails import EmailRenderer
 from portal.settings import Settings
 
 
@@ -27,6 +29,9 @@ class PortalContext:
     invitation_links: links.LinkService
     # Set after a change queues mail or texts, so the in-process dispatcher wakes at once.
     outbox_wakeup: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+    # The route table, set by whoever builds the app (or the CLI): emailed links are built
+    # from route names, never written out by hand.
+    router: Router | None = None
 
     @classmethod
     def build(cls, settings: Settings, clock=None, db: Database | None = None) -> PortalContext:
@@ -72,6 +77,9 @@ class PortalContext:
     def now(self) -> dt.datetime:
         return self.clock.now()
 
-    def url(self, path: str) -> str:
-        """Absolute link for emails and webhooks, from PUBLIC_URL."""
-        return self.settings.public_url + path
+    def url_for(self, name: str, **params: object) -> str:
+        """Absolute link to a named route, for emails and webhooks, from PUBLIC_URL."""
+        if self.router is None:
+            raise RuntimeError("no route table: build the app, or set ctx.router, first")
+        path = self.router.url_path_for(name, **params)
+        return self.settings.public_url + str(path)

@@ -8,10 +8,11 @@ import pytest
 from argon2 import PasswordHasher
 from starlette.testclient import TestClient
 
-from portal import demo, passwords
+from portal.accounts import passwords
 from portal.app import create_app
 from portal.clock import FrozenClock
-from portal.mailcatcher import MailCatcher
+from portal.messaging.mailcatcher import MailCatcher
+from portal.people import demo
 from portal.settings import Settings
 
 PUBLIC_URL = "http://portal.test"

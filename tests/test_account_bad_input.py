@@ -11,10 +11,11 @@ from aiosmtpd.controller import Controller
 from conftest import PUBLIC_URL, PortalDriver
 from starlette.testclient import TestClient
 
-from portal import consent, demo
 from portal.app import create_app
 from portal.clock import to_db
-from portal.mailcatcher import MailCatcher, free_port
+from portal.consent import commands, rules
+from portal.messaging.mailcatcher import MailCatcher, free_port
+from portal.people import demo
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(1)>'
@@ -452,12 +453,12 @@ def test_a_4xx_answer_is_retried_with_backoff(settings, clock, mailbox):
 def stop_number(portal, phone):
     async def run():
         async with portal.ctx.db.write() as conn:
-            await consent.suppress_number(
+            await commands.suppress_number(
                 conn,
                 portal.ctx,
                 phone=phone,
-                channel=consent.Channel.SMS_KEYWORD,
-                actor=consent.Actor(kind="handset", label=phone),
+                channel=rules.Channel.SMS_KEYWORD,
+                actor=rules.Actor(kind="handset", label=phone),
                 evidence={"message_sid": "SM1", "body": "STOP"},
             )
 

@@ -7,7 +7,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from portal import auth, demo, links
+from portal import links
+from portal.accounts import sessions
+from portal.people import demo
 from portal.web import auth_views
 
 RESET_LINK_RE = re.compile(r"http://portal\.test/reset-password/(\S+)")
@@ -24,12 +26,12 @@ def login(portal, email=demo.PARENT_EMAIL, password=demo.PARENT_PASSWORD, **extr
 
 
 def session_cookie(portal) -> str:
-    return portal.client.cookies.get(auth.SESSION_COOKIE)
+    return portal.client.cookies.get(sessions.SESSION_COOKIE)
 
 
 def use_session(portal, value: str) -> None:
-    portal.client.cookies.delete(auth.SESSION_COOKIE)
-    portal.client.cookies.set(auth.SESSION_COOKIE, value)
+    portal.client.cookies.delete(sessions.SESSION_COOKIE)
+    portal.client.cookies.set(sessions.SESSION_COOKIE, value)
 
 
 def is_logged_in(portal) -> bool:
@@ -78,7 +80,7 @@ async def _disable(portal, email):
 
 
 def test_five_failures_make_the_account_wait_even_with_the_right_password(portal, clock):
-    for _ in range(auth.MAX_FAILURES_PER_EMAIL):
+    for _ in range(sessions.MAX_FAILURES_PER_EMAIL):
         assert login(portal, password="wrong-password").status_code == 400
     throttled = login(portal)
     assert throttled.status_code == 429
@@ -94,14 +96,14 @@ def test_five_failures_make_the_account_wait_even_with_the_right_password(portal
 
 
 def test_failures_on_one_account_do_not_lock_out_another(portal):
-    for _ in range(auth.MAX_FAILURES_PER_EMAIL):
+    for _ in range(sessions.MAX_FAILURES_PER_EMAIL):
         login(portal, password="wrong-password")
     response = login(portal, email=demo.SECOND_PARENT_EMAIL, password=demo.SECOND_PARENT_PASSWORD)
     assert response.status_code == 303
 
 
 def test_spraying_many_emails_from_one_address_is_throttled_per_address(portal, clock):
-    for n in range(auth.MAX_FAILURES_PER_ADDRESS):
+    for n in range(sessions.MAX_FAILURES_PER_ADDRESS):
         assert login(portal, email=f"guess{n}@demo.example", password="x").status_code == 400
     # The next try from that address waits, whichever account it names.
     response = login(portal, email=demo.SECOND_PARENT_EMAIL, password=demo.SECOND_PARENT_PASSWORD)
@@ -179,7 +181,7 @@ def test_the_session_cookie_is_a_random_id_and_holds_no_account_data(portal):
     # Server-side: the table keeps a hash of the id, never the id itself.
     [stored] = portal.rows("SELECT id_hash, account_id FROM sessions")
     assert stored.account_id == account.id
-    assert stored.id_hash == auth.hash_session_id(value) != value
+    assert stored.id_hash == sessions.hash_session_id(value) != value
 
 
 def test_two_logins_get_different_session_ids(portal):
@@ -413,9 +415,9 @@ def test_a_reset_link_for_an_account_disabled_since_does_not_work(portal):
 
 
 def test_an_unknown_email_is_throttled_just_like_a_known_one(portal):
-    for _ in range(auth.MAX_FAILURES_PER_EMAIL):
+    for _ in range(sessions.MAX_FAILURES_PER_EMAIL):
         login(portal, email="nobody@demo.example", password="x")
-    known = [login(portal, password="x") for _ in range(auth.MAX_FAILURES_PER_EMAIL)]
+    known = [login(portal, password="x") for _ in range(sessions.MAX_FAILURES_PER_EMAIL)]
     assert {r.status_code for r in known} == {400}
     unknown = login(portal, email="nobody@demo.example", password="x")
     throttled = login(portal, password="x")

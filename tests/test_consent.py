@@ -7,9 +7,9 @@ import sqlite3
 
 import pytest
 
-from portal import consent
 from portal.clock import to_db
-from portal.consent import Actor, Channel, Status
+from portal.consent import commands, rules, wording
+from portal.consent.rules import Actor, Channel, Status
 from portal.db import ledger
 from portal.db import people as people_rows
 
@@ -30,7 +30,7 @@ def in_write(portal, fn):
 def set_texting(portal, person_id, allow, channel, actor, evidence=None):
     return in_write(
         portal,
-        lambda conn: consent.set_texting(
+        lambda conn: commands.set_texting(
             conn,
             portal.ctx,
             person_id=person_id,
@@ -67,7 +67,7 @@ def person(portal, person_id):
 def may_text(portal, person_id) -> bool:
     async def run():
         async with portal.ctx.db.read() as conn:
-            return await consent.may_text(conn, person_id)
+            return await commands.may_text(conn, person_id)
 
     return portal.call(run)
 
@@ -94,7 +94,7 @@ def set_phone(portal, person_id, phone):
             "UPDATE people SET cell_phone = :phone WHERE id = :id",
             {"phone": phone, "id": person_id},
         )
-        return await consent.change_phone(
+        return await commands.change_phone(
             conn, portal.ctx, person_id=person_id, new_phone=phone, actor=actor
         )
 
@@ -104,7 +104,7 @@ def set_phone(portal, person_id, phone):
 def stop(portal, phone):
     return in_write(
         portal,
-        lambda conn: consent.suppress_number(
+        lambda conn: commands.suppress_number(
             conn,
             portal.ctx,
             phone=phone,
@@ -118,7 +118,7 @@ def stop(portal, phone):
 def start(portal, phone, actor=None):
     return in_write(
         portal,
-        lambda conn: consent.lift_suppression(
+        lambda conn: commands.lift_suppression(
             conn,
             portal.ctx,
             phone=phone,
@@ -192,7 +192,7 @@ def test_another_adult_contact_becomes_pending_and_is_emailed_the_request(portal
 def test_staff_and_import_opt_in_need_an_evidence_note(portal, channel, evidence):
     jordan = portal.person_id("Jordan")
     before = len(events(portal))
-    with pytest.raises(consent.NeedsEvidence):
+    with pytest.raises(rules.NeedsEvidence):
         set_texting(portal, jordan, True, channel, STAFF, evidence=evidence)
     assert len(events(portal)) == before
     assert not may_text(portal, jordan)
@@ -210,14 +210,14 @@ def test_staff_and_import_opt_in_with_a_note_is_recorded_with_it(portal, channel
 @pytest.mark.parametrize("channel", [Channel.CARRIER, Channel.PHONE_CHANGE])
 def test_channels_that_only_opt_out_cannot_opt_anyone_in(portal, channel):
     jordan = portal.person_id("Jordan")
-    with pytest.raises(consent.ConsentError):
+    with pytest.raises(rules.ConsentError):
         set_texting(portal, jordan, True, channel, STAFF, evidence={"note": "x"})
     assert not may_text(portal, jordan)
 
 
 def test_opt_in_without_a_phone_is_refused(portal):
     sam = portal.person_id("Sam")
-    with pytest.raises(consent.NoPhone):
+    with pytest.raises(rules.NoPhone):
         set_texting(portal, sam, True, Channel.PORTAL, pat_actor(portal))
     assert events(portal, sam) == []
 
@@ -236,14 +236,14 @@ def test_stop_suppresses_the_number_for_everyone_who_has_it(portal):
     assert result.newly_suppressed
     assert {c.person_id for c in result.changes} == {pat, avery}
     assert not may_text(portal, pat) and not may_text(portal, avery)
-    assert consent.texting_status(person(portal, pat)).code == "stopped"
+    assert rules.texting_status(person(portal, pat)).code == "stopped"
 
 
 def test_stop_covers_a_person_given_that_number_later(portal):
     stop(portal, "+12015550101")
     jordan = portal.person_id("Jordan")
     set_phone(portal, jordan, "+12015550101")
-    assert consent.texting_status(person(portal, jordan)).code == "stopped"
+    assert rules.texting_status(person(portal, jordan)).code == "stopped"
     assert not may_text(portal, jordan)
     # No opt-in request goes to a number that replied STOP.
     assert outbox(portal, "consent_request") == []
@@ -254,7 +254,7 @@ def test_portal_staff_and_link_cannot_lift_a_stop(portal, channel):
     pat = portal.person_id("Pat")
     stop(portal, "+12015550101")
     before = len(events(portal))
-    with pytest.raises(consent.StopLocked):
+    with pytest.raises(rules.StopLocked):
         set_texting(portal, pat, True, channel, pat_actor(portal), evidence={"note": "verbal"})
     assert len(events(portal)) == before
     assert not may_text(portal, pat)
@@ -263,7 +263,7 @@ def test_portal_staff_and_link_cannot_lift_a_stop(portal, channel):
 @pytest.mark.parametrize("kind", ["contact", "staff", "link", "system"])
 def test_only_a_handset_can_lift_a_suppression(portal, kind):
     stop(portal, "+12015550101")
-    with pytest.raises(consent.StopLocked):
+    with pytest.raises(rules.StopLocked):
         start(portal, "+12015550101", actor=Actor(kind=kind, label="someone"))
     assert not may_text(portal, portal.person_id("Pat"))
 
@@ -315,7 +315,7 @@ def test_an_opt_in_given_for_an_older_number_does_not_carry_over(portal):
     )
     assert person(portal, pat).status == Status.OPTED_IN
     assert not may_text(portal, pat)
-    assert consent.texting_status(person(portal, pat)).code == "not_allowed"
+    assert rules.texting_status(person(portal, pat)).code == "not_allowed"
 
 
 # --- may_text (rule 2) ------------------------------------------------------------------------
@@ -324,7 +324,7 @@ def test_an_opt_in_given_for_an_older_number_does_not_carry_over(portal):
 def test_may_text_is_false_for_pending(portal):
     jordan = portal.person_id("Jordan")
     set_texting(portal, jordan, True, Channel.PORTAL, pat_actor(portal))
-    assert consent.texting_status(person(portal, jordan)).code == "pending"
+    assert rules.texting_status(person(portal, jordan)).code == "pending"
     assert not may_text(portal, jordan)
 
 
@@ -342,7 +342,7 @@ def test_may_text_is_false_for_a_blocked_person_even_when_opted_in(portal):
     )
     assert person(portal, avery).status == Status.OPTED_IN
     assert not may_text(portal, avery)
-    with pytest.raises(consent.Blocked):
+    with pytest.raises(rules.Blocked):
         set_texting(portal, avery, True, Channel.PORTAL, pat_actor(portal))
 
 
@@ -375,7 +375,7 @@ def test_every_change_appends_exactly_one_event_with_who_how_and_when(portal, cl
         assert event.created_at == to_db(clock.now())
     assert (off.old_status, off.new_status) == (Status.OPTED_IN, Status.OPTED_OUT)
     assert (on.old_status, on.new_status) == (Status.OPTED_OUT, Status.OPTED_IN)
-    assert on.wording_version == consent.CURRENT_WORDING
+    assert on.wording_version == wording.CURRENT_WORDING
     state = portal.rows("SELECT * FROM consent_state WHERE person_id = :p", {"p": avery})[0]
     assert state.last_event_id == on.id and state.status == Status.OPTED_IN
 

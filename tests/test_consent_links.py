@@ -8,7 +8,8 @@ import re
 import httpx
 import pytest
 
-from portal import consent, links
+from portal import links
+from portal.consent import commands, rules, wording
 from portal.db import Conn
 
 LINK_RE = re.compile(r"http://portal\.test(/text-consent/[A-Za-z0-9._\-]+)")
@@ -91,7 +92,7 @@ def test_yes_opts_in_records_the_link_and_emails_the_person_and_the_office(paren
     )
     assert event.channel == "email_link"
     assert '"link_id"' in event.evidence
-    assert event.wording_version == consent.CURRENT_WORDING
+    assert event.wording_version == wording.CURRENT_WORDING
     assert event.user_agent and event.actor_label.startswith("Jordan Parker")
     mails = parent.deliver()
     assert sorted(m.to[0] for m in mails) == ["jordan@demo.example", "office@demo.example"]
@@ -193,12 +194,12 @@ def test_yes_from_a_number_that_replied_stop_does_not_lift_it(parent):
 
     async def stop():
         async with parent.ctx.db.write() as conn:
-            await consent.suppress_number(
+            await commands.suppress_number(
                 conn,
                 parent.ctx,
                 phone="+12015550102",
-                channel=consent.Channel.SMS_KEYWORD,
-                actor=consent.Actor(kind="handset", label="+12015550102"),
+                channel=rules.Channel.SMS_KEYWORD,
+                actor=rules.Actor(kind="handset", label="+12015550102"),
                 evidence={"body": "STOP"},
             )
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-from portal import outbox
-from portal.delivery import Outcome
-from portal.dispatcher import LEASE, OutboxDispatcher, backoff
+from portal.consent.gate import ConsentGate
+from portal.messaging import outbox
+from portal.messaging.dispatcher import LEASE, OutboxDispatcher, backoff
+from portal.messaging.providers import Outcome
 
 
 class Recorder:
@@ -53,8 +54,8 @@ def test_backoff_doubles_from_15_seconds_and_stops_at_an_hour():
 def test_two_dispatchers_on_one_queue_send_every_row_exactly_once(portal):
     queue_emails(portal, 120)
     first, second = Recorder(), Recorder()
-    a = OutboxDispatcher(portal.ctx, {"email": first})
-    b = OutboxDispatcher(portal.ctx, {"email": second})
+    a = OutboxDispatcher(portal.ctx, {"email": first}, ConsentGate())
+    b = OutboxDispatcher(portal.ctx, {"email": second}, ConsentGate())
 
     async def both():
         await asyncio.gather(a.drain(), b.drain())
@@ -68,7 +69,7 @@ def test_two_dispatchers_on_one_queue_send_every_row_exactly_once(portal):
 
 def test_a_dead_dispatchers_lease_expires_and_the_retry_keeps_its_message_id(portal, clock):
     queue_emails(portal, 1)
-    dead = OutboxDispatcher(portal.ctx, {"email": Recorder()})
+    dead = OutboxDispatcher(portal.ctx, {"email": Recorder()}, ConsentGate())
 
     async def lease_and_die():
         async with portal.ctx.db.write() as conn:
@@ -82,7 +83,7 @@ def test_a_dead_dispatchers_lease_expires_and_the_retry_keeps_its_message_id(por
 
     [leased] = portal.call(lease_and_die)
     alive = Recorder()
-    survivor = OutboxDispatcher(portal.ctx, {"email": alive})
+    survivor = OutboxDispatcher(portal.ctx, {"email": alive}, ConsentGate())
     portal.call(survivor.drain)
     assert alive.sent == []  # still leased by the dead one
     clock.advance(seconds=LEASE.total_seconds())
@@ -93,7 +94,7 @@ def test_a_dead_dispatchers_lease_expires_and_the_retry_keeps_its_message_id(por
 def test_a_retried_row_waits_for_its_backoff_and_keeps_its_message_id(portal, clock):
     queue_emails(portal, 1)
     flaky = Recorder(answer="retry")
-    dispatcher = OutboxDispatcher(portal.ctx, {"email": flaky})
+    dispatcher = OutboxDispatcher(portal.ctx, {"email": flaky}, ConsentGate())
     portal.call(dispatcher.drain)
     portal.call(dispatcher.drain)
     assert len(flaky.sent) == 1

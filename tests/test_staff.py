@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from portal import demo
+from portal.people import demo
 
 
 def test_staff_see_everyone_with_their_text_opt_in_status(portal):

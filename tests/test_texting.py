@@ -12,8 +12,9 @@ import secrets
 import pytest
 from fake_twilio import FakeTwilio
 
-from portal import consent, outbox
-from portal.twilio import TwilioTransport
+from portal.consent import commands, rules
+from portal.messaging import outbox
+from portal.messaging.twilio import TwilioProvider
 
 TOKEN = "test-twilio-auth-token"
 ORG_NUMBER = "+12015550100"
@@ -83,7 +84,7 @@ def statuses(portal) -> dict[str, str]:
 
 
 def test_the_signature_matches_twilios_published_example():
-    from portal.twilio import signature
+    from portal.messaging.twilio import signature
 
     url = "https://mycompany.com/myapp.php?foo=1&bar=2"
     params = {
@@ -410,7 +411,7 @@ def test_provider_5xx_is_retried_with_backoff_and_4xx_fails(portal, twilio, queu
 
 async def test_a_timeout_is_retried_not_failed(twilio):
     twilio.answer(201, {"sid": "SMslow"}, delay=1.0)
-    transport = TwilioTransport(
+    transport = TwilioProvider(
         api_url=twilio.url,
         account_sid="ACtest",
         auth_token=TOKEN,
@@ -431,18 +432,18 @@ def test_a_stopped_number_cannot_be_opted_in_by_staff_or_the_portal(portal, twil
 
     async def staff_opt_in():
         async with portal.ctx.db.write() as conn:
-            await consent.set_texting(
+            await commands.set_texting(
                 conn,
                 portal.ctx,
                 person_id=pat,
                 allow=True,
-                channel=consent.Channel.STAFF,
-                actor=consent.Actor(kind="staff", label="office"),
+                channel=rules.Channel.STAFF,
+                actor=rules.Actor(kind="staff", label="office"),
                 evidence={"note": "verbal"},
             )
 
     pat = portal.person_id("Pat")
-    with pytest.raises(consent.StopLocked):
+    with pytest.raises(rules.StopLocked):
         portal.call(staff_opt_in)
     assert statuses(portal)["Pat"] == "stopped"
 

@@ -6,8 +6,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from portal import consent, invitations, phones
-from portal.clock import to_db
+from portal import phones
+from portal.accounts import invitations
+from portal.consent import commands, rules
 from portal.db import accounts as account_rows
 from portal.db import people as people_rows
 from portal.web.access import family_required
@@ -15,8 +16,8 @@ from portal.web.forms import PersonForm
 from portal.web.pages import client_ip, render, user_agent
 
 
-def _status(request: Request, person) -> consent.TextingStatus:
-    return consent.texting_status(person, request.state.account.org_phone)
+def _status(request: Request, person) -> rules.TextingStatus:
+    return rules.texting_status(person, request.state.account.org_phone)
 
 
 def _with_status(request: Request, people) -> list[tuple]:
@@ -87,12 +88,17 @@ async def student(request: Request) -> Response:
     )
 
 
-# Where each kind of edit lives and where it returns to.
+# Which kind of person each edit form is for, and the page it returns to.
 _EDITS = {
-    "settings": ("contact", "/account/settings"),
-    "contact": ("contact", "/account/contacts"),
-    "student": ("student", "/account/students/{id}"),
+    "settings": ("contact", "account.settings"),
+    "contact": ("contact", "account.contacts"),
+    "student": ("student", "account.student"),
 }
+
+
+def _back(request: Request, which: str, person) -> str:
+    params = {"person_id": person.id} if which == "student" else {}
+    return str(request.app.url_path_for(_EDITS[which][1], **params))
 
 
 def _edit_kind(request: Request) -> str:
@@ -122,24 +128,27 @@ async def edit(request: Request) -> Response:
     which = _edit_kind(request)
     account = request.state.account
     form = PersonForm.from_form(await request.form(), email_required=which == "settings")
+    refusal = None
     try:
         async with ctx.db.write() as conn:
             person = await _load_for_edit(conn, request, which)
             await _check_emails(conn, person, form)
             if form.valid:
-                actor = await consent.actor_for_account(
+                actor = await commands.actor_for_account(
                     conn, account.id, ip=client_ip(request), user_agent=user_agent(request)
                 )
-                await _save(conn, ctx, person, form, actor)
-                return RedirectResponse(
-                    _EDITS[which][1].format(id=person.id) + "?saved=1", status_code=303
+                await commands.update_person(
+                    conn, ctx, person=person, edit=form.edit(), actor=actor
                 )
-    except consent.ConsentError as exc:
+                return RedirectResponse(_back(request, which, person) + "?saved=1", status_code=303)
+    except rules.ConsentError as exc:
         # Raised out of the transaction, so it rolls back: the details are not half-saved.
-        form.errors["allow_texting"] = str(exc)
+        refusal = exc
     async with ctx.db.read() as conn:
         person = await _load_for_edit(conn, request, which)
-    return _edit_page(request, which, person, form, _status(request, person), status_code=400)
+    return _edit_page(
+        request, which, person, form, _status(request, person), status_code=400, refusal=refusal
+    )
 
 
 async def _check_emails(conn, person, form: PersonForm) -> None:
@@ -170,58 +179,18 @@ async def _load_for_edit(conn, request: Request, which: str):
     return await _person_or_404(conn, request, _EDITS[which][0])
 
 
-def _edit_page(request, which, person, form, status, status_code=200) -> Response:
+def _edit_page(request, which, person, form, status, status_code=200, refusal=None) -> Response:
     return render(
         request,
         "account/edit_person.html",
         status_code=status_code,
+        refusal=refusal,
         which=which,
         person=person,
         form=form,
         status=status,
-        back=_EDITS[which][1].format(id=person.id),
+        back=_back(request, which, person),
     )
-
-
-async def _save(conn, ctx, person, form: PersonForm, actor: consent.Actor) -> None:
-    """Details first, then the phone reset (rule 6), then the texting choice, in one transaction."""
-    before = consent.texting_status(person)
-    phone_changed = form.clean_phone != person.cell_phone
-    await people_rows.update_details(
-        conn,
-        person.id,
-        first_name=form.first_name,
-        last_name=form.last_name,
-        email=form.clean_email,
-        cell_phone=form.clean_phone,
-        now=to_db(ctx.now()),
-    )
-    holder = await account_rows.by_person(conn, person.id)
-    if holder is not None and form.clean_email:
-        # The login follows the person: same email, and the name the ledger and emails show.
-        await account_rows.set_identity(
-            conn,
-            holder.id,
-            email=form.clean_email,
-            display_name=f"{form.first_name} {form.last_name}",
-        )
-    if phone_changed:
-        await consent.change_phone(
-            conn,
-            ctx,
-            person_id=person.id,
-            new_phone=form.clean_phone,
-            actor=actor,
-            ask=not form.allow_texting,
-        )
-    if form.allow_texting:
-        await consent.set_texting(
-            conn, ctx, person_id=person.id, allow=True, channel=consent.Channel.PORTAL, actor=actor
-        )
-    elif before.code in ("allowed", "pending") and not phone_changed:
-        await consent.set_texting(
-            conn, ctx, person_id=person.id, allow=False, channel=consent.Channel.PORTAL, actor=actor
-        )
 
 
 @family_required
@@ -237,7 +206,9 @@ async def invite(request: Request) -> Response:
         except invitations.CannotInvite as exc:
             problem = str(exc)
         else:
-            return RedirectResponse("/account/contacts?invited=1", status_code=303)
+            return RedirectResponse(
+                str(request.app.url_path_for("account.contacts")) + "?invited=1", status_code=303
+            )
     async with ctx.db.read() as conn:
         people = await people_rows.of_family(conn, request.state.account.family_id, "contact")
     return render(

@@ -9,10 +9,12 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from portal import auth, invitations, links, outbox, passwords
+from portal import links
+from portal.accounts import invitations, passwords, sessions
 from portal.clock import from_db, to_db
 from portal.db import accounts as account_rows
 from portal.db import links as link_rows
+from portal.messaging import outbox
 from portal.web.pages import client_ip, render, user_agent
 from portal.web.security import session_cookie
 
@@ -50,7 +52,7 @@ async def login(request: Request) -> Response:
     form = await request.form()
     email = str(form.get("email", ""))
     next_path = safe_next(str(form.get("next", "")), "")
-    result = await auth.log_in(
+    result = await sessions.log_in(
         ctx,
         email=email,
         password=str(form.get("password", "")),
@@ -84,7 +86,7 @@ async def logout_form(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     ctx = request.app.state.ctx
     if request.state.session_id:
-        await auth.log_out(ctx, request.state.session_id)
+        await sessions.log_out(ctx, request.state.session_id)
     response = RedirectResponse("/login", status_code=303)
     response.set_cookie(**session_cookie(ctx, None))
     return response
@@ -112,7 +114,7 @@ async def forgot(request: Request) -> Response:
                 template="password_reset",
                 to=account.email,
                 email=account.email,
-                link_url=ctx.url(f"/reset-password/{link.token}"),
+                link_url=ctx.url_for("auth.reset_form", token=link.token),
                 minutes=ctx.settings.password_reset_minutes,
             )
     # The same answer whether or not the address has an account, or hit the limit.
@@ -135,36 +137,36 @@ async def _may_send_reset(ctx, conn, account) -> bool:
 @dataclasses.dataclass(frozen=True)
 class PasswordLink:
     service: str  # the PortalContext attribute of the link service
-    path: str
+    route: str  # the POST that sets the password
     heading: str
     button: str
     expired: str
     used: str
     invalid: str
-    other_link_url: str
+    other_link_route: str
     other_link_words: str
 
 
 RESET = PasswordLink(
     service="reset_links",
-    path="/reset-password/",
+    route="auth.reset",
     heading="Choose a new password",
     button="Save password",
     expired="This password-reset link has expired.",
     used="This password-reset link was already used.",
     invalid="This password-reset link is not valid. It may have been cut short or changed.",
-    other_link_url="/forgot-password",
+    other_link_route="auth.forgot_form",
     other_link_words="Email me a new link",
 )
 INVITATION = PasswordLink(
     service="invitation_links",
-    path="/invite/",
+    route="auth.invite",
     heading="Create your login",
     button="Create login",
     expired="This invitation has expired. Ask for a new one.",
     used="This invitation was already used. Log in with your email and password.",
     invalid="This invitation link is not valid. It may have been cut short or changed.",
-    other_link_url="/login",
+    other_link_route="auth.login_form",
     other_link_words="Log in",
 )
 
@@ -249,7 +251,7 @@ async def reset(request: Request) -> Response:
     ctx = request.app.state.ctx
 
     async def set_password(conn, link, password):
-        await auth.set_password(ctx, conn, account_id=link.account_id, new_password=password)
+        await sessions.set_password(ctx, conn, account_id=link.account_id, new_password=password)
 
     return await _password_link_submit(request, RESET, set_password)
 
@@ -290,7 +292,7 @@ async def change_password(request: Request) -> Response:
         return render(request, "auth/password.html", status_code=400, error=error)
     async with ctx.db.write() as conn:
         # Every other session ends; this one stays so the person is not thrown out.
-        await auth.set_password(
+        await sessions.set_password(
             ctx,
             conn,
             account_id=account.id,

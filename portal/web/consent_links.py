@@ -9,7 +9,9 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from portal import consent, consent_requests, links
+from portal import links
+from portal.consent import commands, requests, rules
+from portal.consent.wording import CURRENT_WORDING, wording_text
 from portal.db import links as link_rows
 from portal.web.pages import client_ip, render, user_agent
 
@@ -89,7 +91,7 @@ async def _expired_from_signature(request: Request, conn, token: str) -> Respons
 
 
 def _show(request: Request, page, token: str, **extra) -> Response:
-    status = consent.texting_status(page, page.org_phone)
+    status = rules.texting_status(page, page.org_phone)
     return _page(
         request,
         "ask",
@@ -97,9 +99,7 @@ def _show(request: Request, page, token: str, **extra) -> Response:
         token=token,
         status=status,
         organization=_Organization(page),
-        wording=consent.wording_text(
-            consent.CURRENT_WORDING, org_name=page.org_name, phone=page.cell_phone
-        ),
+        wording=wording_text(CURRENT_WORDING, org_name=page.org_name, phone=page.cell_phone),
         **extra,
     )
 
@@ -128,7 +128,7 @@ async def answer(request: Request) -> Response:
         if problem:
             return problem
         # Whom the answer is for comes from the server's link row only, never the form.
-        actor = consent.Actor(
+        actor = rules.Actor(
             kind="link",
             label=f"{page.first_name} {page.last_name} (emailed link)",
             person_id=page.person_id,
@@ -136,18 +136,18 @@ async def answer(request: Request) -> Response:
             user_agent=user_agent(request),
         )
         try:
-            await consent.set_texting(
+            await commands.set_texting(
                 conn,
                 ctx,
                 person_id=page.person_id,
                 allow=choice == "yes",
-                channel=consent.Channel.EMAIL_LINK,
+                channel=rules.Channel.EMAIL_LINK,
                 actor=actor,
                 evidence={"link_id": page.link_id, "answer": choice},
-                wording_version=consent.CURRENT_WORDING,
+                wording_version=CURRENT_WORDING,
                 record_unchanged=True,
             )
-        except consent.StopLocked:
+        except rules.StopLocked:
             return _page(
                 request, "stopped", status_code=409, page=page, organization=_Organization(page)
             )
@@ -168,5 +168,5 @@ async def new_link(request: Request) -> Response:
         page = await link_rows.consent_page(conn, link_id)
         if page is None or page.purpose != service.purpose:
             return _problem(request, "invalid")
-        await consent_requests.send_fresh_link(conn, ctx, page.person_id)
+        await requests.send_fresh_link(conn, ctx, page.person_id)
     return _page(request, "new_link_sent", page=page, organization=_Organization(page))

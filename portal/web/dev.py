@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import re
-import secrets
 
 import httpx
 from markupsafe import Markup
@@ -12,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from portal import phones, twilio
+from portal import phones
 from portal.db import organization as org_rows
 from portal.db import people as people_rows
 from portal.web.pages import render
@@ -84,22 +83,21 @@ async def phone_send(request: Request) -> Response:
     number = phones.try_normalize(str(form.get("from", "")))
     body = str(form.get("body", ""))[:1600]
     if not number or not body.strip():
-        return RedirectResponse("/dev/phone?sent=invalid", status_code=303)
+        target = request.app.url_path_for("dev.phone")
+        return RedirectResponse(f"{target}?sent=invalid", status_code=303)
     async with ctx.db.read() as conn:
         organization = await org_rows.get(conn)
-    sid = "SM" + secrets.token_hex(16)
-    params = {
-        "MessageSid": sid,
-        "AccountSid": "ACdevelopment",
-        "From": number,
-        "To": organization.phone or ctx.settings.twilio_from_number,
-        "Body": body,
-    }
-    path = "/webhooks/twilio/sms"
-    signed = twilio.signature(ctx.twilio_auth_token, ctx.settings.public_url + path, params.items())
-    fake.record_sent_by(number, body, sid)
+    webhook_url = ctx.url_for("webhooks.sms")
+    params, headers = fake.text_the_portal(
+        webhook_url=webhook_url,
+        auth_token=ctx.twilio_auth_token,
+        from_number=number,
+        to_number=organization.phone or ctx.settings.twilio_from_number,
+        body=body,
+    )
     transport = httpx.ASGITransport(app=request.app)
     async with httpx.AsyncClient(transport=transport, base_url=ctx.settings.public_url) as client:
-        answer = await client.post(path, data=params, headers={"X-Twilio-Signature": signed})
+        answer = await client.post(webhook_url, data=params, headers=headers)
     outcome = "ok" if answer.status_code == 200 else f"webhook-{answer.status_code}"
-    return RedirectResponse(f"/dev/phone?sent={outcome}#n{number[1:]}", status_code=303)
+    target = request.app.url_path_for("dev.phone")
+    return RedirectResponse(f"{target}?sent={outcome}#n{number[1:]}", status_code=303)

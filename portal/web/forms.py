@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from portal import phones
+from portal.consent.commands import PersonEdit
 from portal.validation import name_problem, normalize_email
 
 
@@ -50,3 +51,13 @@ class PersonForm:
     @property
     def valid(self) -> bool:
         return not self.errors
+
+    def edit(self) -> PersonEdit:
+        """What a valid form asks for, in the terms of the update_person command."""
+        return PersonEdit(
+            first_name=self.first_name,
+            last_name=self.last_name,
+            email=self.clean_email,
+            cell_phone=self.clean_phone,
+            allow_texting=self.allow_texting,
+        )

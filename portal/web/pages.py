@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from portal import phones
-from portal.emails import TEMPLATES_DIR
+from portal.paths import TEMPLATES_DIR
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.filters.update({"mask": phones.mask, "phone": phones.display})

@@ -17,7 +17,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from portal import auth
+from portal.accounts import sessions
 from portal.clock import to_db
 from portal.db import accounts as account_rows
 
@@ -53,11 +53,11 @@ class SecurityMiddleware:
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send, conn) -> None:
         cookies = _cookies(scope)
-        session_id = cookies.get(auth.SESSION_COOKIE, "")
+        session_id = cookies.get(sessions.SESSION_COOKIE, "")
         account = None
         if session_id and len(session_id) < 100:
             account = await account_rows.session_account(
-                conn, auth.hash_session_id(session_id), to_db(self.ctx.now())
+                conn, sessions.hash_session_id(session_id), to_db(self.ctx.now())
             )
         # A logged-in form is bound to the session; an anonymous one to a random cookie.
         anon = cookies.get(CSRF_COOKIE, "")
@@ -109,7 +109,7 @@ class SecurityMiddleware:
 def session_cookie(ctx, session_id: str | None) -> dict:
     """Arguments for Response.set_cookie: the session id only, never any data."""
     return {
-        "key": auth.SESSION_COOKIE,
+        "key": sessions.SESSION_COOKIE,
         "value": session_id or "",
         "max_age": ctx.settings.session_days * 86400 if session_id else 0,
         "httponly": True,

@@ -8,7 +8,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from portal import consent
+from portal.consent import rules
 from portal.db import inbound as inbound_rows
 from portal.db import ledger
 from portal.db import people as people_rows
@@ -22,7 +22,7 @@ async def people(request: Request) -> Response:
     async with ctx.db.read() as conn:
         everyone = await people_rows.all_people(conn)
     org_phone = request.state.account.org_phone
-    rows = [(p, consent.texting_status(p, org_phone)) for p in everyone]
+    rows = [(p, rules.texting_status(p, org_phone)) for p in everyone]
     return render(request, "staff/people.html", rows=rows)
 
 
@@ -44,8 +44,7 @@ async def person(request: Request) -> Response:
         "staff/person.html",
         person=subject,
         history=history,
-        status=consent.texting_status(subject, request.state.account.org_phone),
-        channel_words=consent.CHANNEL_WORDS,
+        status=rules.texting_status(subject, request.state.account.org_phone),
     )
 
 
