@@ -20,8 +20,10 @@ from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from portal import consent, demo, twilio
 from portal.app import create_app
+from portal.consent import commands, rules
+from portal.messaging import twilio
+from portal.people import demo
 from portal.settings import Settings
 
 
@@ -150,16 +152,16 @@ async def _consent_link_and_webhook(app, transport, n: int, concurrency: int) ->
 
 async def _concurrent_writes(app, person_id: int) -> float:
     ctx = app.state.ctx
-    actor = consent.Actor(kind="staff", label="bench")
+    actor = rules.Actor(kind="staff", label="bench")
 
     async def one(i):
         async with ctx.db.write() as conn:
-            await consent.set_texting(
+            await commands.set_texting(
                 conn,
                 ctx,
                 person_id=person_id,
                 allow=bool(i % 2),
-                channel=consent.Channel.STAFF,
+                channel=rules.Channel.STAFF,
                 actor=actor,
                 evidence={"note": "bench"},
             )

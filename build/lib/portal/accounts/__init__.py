@@ -1,0 +1,1 @@
+"""Accounts: logins, passwords, server-side sessions and portal invitations."""

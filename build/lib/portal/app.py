@@ -1,0 +1,97 @@
+"""create_app(settings) -> Starlette: the route table, middleware and lifespan of the portal.
+
+`uvicorn --factory portal.app:from_environment` serves it from the environment's settings,
+for running several worker processes behind one port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.routing import Router
+
+from portal.consent.gate import ConsentGate
+from portal.context import PortalContext
+from portal.db import migrate
+from portal.messaging import choice
+from portal.messaging.dispatcher import OutboxDispatcher
+from portal.settings import Settings
+from portal.web.pages import render
+from portal.web.routes import routes
+from portal.web.security import SecurityMiddleware
+
+log = logging.getLogger("portal")
+
+
+async def _error_page(request: Request, exc: HTTPException):
+    titles = {403: "Not allowed", 404: "Not found", 405: "Not allowed"}
+    return render(
+        request,
+        "errors/error.html",
+        status_code=exc.status_code,
+        title=titles.get(exc.status_code, "Something went wrong"),
+        code=exc.status_code,
+    )
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock=None,
+    providers: dict | None = None,
+    start_dispatcher: bool | None = None,
+) -> Starlette:
+    """Build the portal. Tests may pass their own clock, a provider per channel (the rest
+    come from settings), and whether the dispatcher runs in the background."""
+    ctx = PortalContext.build(settings, clock=clock)
+    table = routes(settings)
+    ctx.router = Router(routes=table)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        await ctx.db.connect()
+        await ctx.db.check_pragmas()
+        if settings.is_development:
+            await ctx.db.migrate()
+        elif waiting := await migrate.pending(ctx.db):
+            raise RuntimeError(f"run `portal migrate` first; pending: {', '.join(waiting)}")
+        await ctx.ensure_organization()
+        chosen = choice.choose(
+            settings, status_callback=ctx.url_for("webhooks.status"), given=providers
+        )
+        app.state.mail_catcher = chosen.mail_catcher
+        app.state.fake_phone = chosen.fake_phone
+        app.state.dispatcher = OutboxDispatcher(ctx, chosen.by_channel, ConsentGate())
+        run = settings.run_dispatcher if start_dispatcher is None else start_dispatcher
+        task = asyncio.create_task(app.state.dispatcher.run_forever()) if run else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            chosen.stop()
+            await ctx.db.disconnect()
+
+    app = Starlette(
+        routes=table,
+        middleware=[Middleware(SecurityMiddleware, ctx=ctx)],
+        exception_handlers={HTTPException: _error_page},
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    app.state.mail_catcher = None
+    app.state.fake_phone = None
+    return app
+
+
+def from_environment() -> Starlette:
+    """The app from the environment's settings: `uvicorn --factory portal.app:from_environment`."""
+    return create_app(Settings.from_env())

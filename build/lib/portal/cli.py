@@ -1,0 +1,235 @@
+"""The `portal` command: serve, worker, migrate, demo, create-staff, import and export."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+
+from portal.settings import Settings, SettingsError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="portal",
+        description="Text-messaging consent portal. Settings come from the "
+        "environment or .env (see .env.example).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the web portal (and its mail dispatcher)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    worker = commands.add_parser("worker", help="deliver queued email and texts (no web)")
+    worker.add_argument("--once", action="store_true", help="deliver what is due, then exit")
+    commands.add_parser("migrate", help="apply database migrations")
+    commands.add_parser("demo", help="load the demo organization (refuses real data)")
+    staff = commands.add_parser("create-staff", help="create a staff login")
+    staff.add_argument("email")
+    staff.add_argument("--name", default="Staff")
+    roster = commands.add_parser("import-roster", help="import families from a CSV file")
+    roster.add_argument("file")
+    ask = commands.add_parser(
+        "request-consent", help="email opt-in requests (CLICK HERE) to people"
+    )
+    who = ask.add_mutually_exclusive_group(required=True)
+    who.add_argument(
+        "--all-unanswered",
+        action="store_true",
+        help="everyone with a cell phone who never answered",
+    )
+    who.add_argument(
+        "--person", type=int, action="append", metavar="ID", help="one person by id (repeatable)"
+    )
+    export = commands.add_parser("export-consent", help="write the consent ledger as CSV")
+    export.add_argument("file")
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"portal: {exc}", file=sys.stderr)
+        return 2
+    handler = globals()[f"_{args.command.replace('-', '_')}"]
+    return handler(settings, args) or 0
+
+
+def _serve(settings: Settings, args) -> int:
+    import uvicorn
+
+    from portal.app import create_app
+
+    print(
+        f"Portal at http://{args.host}:{args.port}/"
+        + ("  (mail: /dev/mailbox)" if settings.is_development else "")
+    )
+    # Client addresses (login throttling, the ledger's IP) come from X-Forwarded-For only when
+    # the connection is from a trusted proxy; anyone else could claim any address.
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
+    return 0
+
+
+def _run(coro):
+    return asyncio.run(coro)
+
+
+async def _with_context(settings: Settings, work, *, needs_schema: bool = True):
+    from starlette.routing import Router
+
+    from portal.context import PortalContext
+    from portal.db import migrate
+    from portal.web.routes import routes
+
+    ctx = PortalContext.build(settings)
+    ctx.router = Router(routes=routes(settings))
+    await ctx.db.connect()
+    try:
+        await ctx.db.check_pragmas()
+        if needs_schema:
+            if waiting := await migrate.pending(ctx.db):
+                print(
+                    f"portal: run `portal migrate` first (pending: {', '.join(waiting)})",
+                    file=sys.stderr,
+                )
+                return 2
+            await ctx.ensure_organization()
+        return await work(ctx)
+    finally:
+        await ctx.db.disconnect()
+
+
+def _migrate(settings: Settings, args) -> int:
+    async def work(ctx):
+        applied = await ctx.db.migrate()
+        print("applied: " + ", ".join(applied) if applied else "database is up to date")
+        await ctx.ensure_organization()
+
+    return _run(_with_context(settings, work, needs_schema=False)) or 0
+
+
+def _demo(settings: Settings, args) -> int:
+    from portal.people import demo
+
+    async def work(ctx):
+        await ctx.db.migrate()
+        await ctx.ensure_organization()
+        try:
+            loaded = await demo.load(ctx)
+        except demo.RefusedDemo as exc:
+            print(f"portal demo: {exc}", file=sys.stderr)
+            return 1
+        print("demo data loaded" if loaded else "demo data is already loaded")
+        print(f"  parent: {demo.PARENT_EMAIL} / {demo.PARENT_PASSWORD}")
+        print(f"  staff:  {demo.STAFF_EMAIL} / {demo.STAFF_PASSWORD}")
+        return 0
+
+    return _run(_with_context(settings, work, needs_schema=False))
+
+
+def _create_staff(settings: Settings, args) -> int:
+    from portal.accounts import passwords
+    from portal.clock import to_db
+    from portal.db import accounts as account_rows
+
+    password = getpass.getpass("Password for the new staff login: ")
+    problem = passwords.problem_with(password)
+    if problem:
+        print(f"portal create-staff: {problem}", file=sys.stderr)
+        return 1
+
+    async def work(ctx):
+        async with ctx.db.write() as conn:
+            if await account_rows.by_email(conn, args.email):
+                print(f"portal create-staff: {args.email} already has a login", file=sys.stderr)
+                return 1
+            await account_rows.create(
+                conn,
+                email=args.email,
+                password_hash=passwords.hash_password(password),
+                role="staff",
+                person_id=None,
+                display_name=args.name,
+                can_text=True,
+                now=to_db(ctx.now()),
+            )
+        print(f"staff login created for {args.email}")
+        return 0
+
+    return _run(_with_context(settings, work))
+
+
+def _worker(settings: Settings, args) -> int:
+    from portal.consent.gate import ConsentGate
+    from portal.messaging import choice
+    from portal.messaging.dispatcher import OutboxDispatcher
+
+    if not settings.smtp_host or not settings.twilio_account_sid:
+        print(
+            "portal worker: set SMTP_HOST and TWILIO_* (the local mail catcher and fake phone"
+            " live inside `portal serve`)",
+            file=sys.stderr,
+        )
+        return 2
+
+    async def work(ctx):
+        chosen = choice.choose(settings, status_callback=ctx.url_for("webhooks.status"))
+        dispatcher = OutboxDispatcher(ctx, chosen.by_channel, ConsentGate())
+        if args.once:
+            print(f"delivered or tried {await dispatcher.drain()} messages")
+            return 0
+        await dispatcher.run_forever()
+
+    return _run(_with_context(settings, work))
+
+
+def _import_roster(settings: Settings, args) -> int:
+    from portal.people import roster
+
+    async def work(ctx):
+        with open(args.file, newline="", encoding="utf-8-sig") as handle:
+            report = await roster.import_csv(ctx, handle)
+        for line in report.lines():
+            print(line)
+        return 0 if report.ok else 1
+
+    return _run(_with_context(settings, work))
+
+
+def _request_consent(settings: Settings, args) -> int:
+    from portal.consent import requests
+
+    async def work(ctx):
+        async with ctx.db.write() as conn:
+            ids = await requests.never_answered(conn) if args.all_unanswered else (args.person)
+            report = await requests.request_consent(conn, ctx, ids, requested_by="the office")
+        print(f"queued {len(report.sent)} opt-in request emails")
+        for person_id, reason in sorted(report.skipped.items()):
+            print(f"  skipped person {person_id}: {reason}")
+        return 0
+
+    return _run(_with_context(settings, work))
+
+
+def _export_consent(settings: Settings, args) -> int:
+    from portal.consent import export
+
+    async def work(ctx):
+        with open(args.file, "w", newline="", encoding="utf-8") as handle:
+            count = await export.export_ledger_csv(ctx, handle)
+        print(f"wrote {count} consent events to {args.file}")
+        return 0
+
+    return _run(_with_context(settings, work))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

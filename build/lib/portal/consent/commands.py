@@ -1,0 +1,377 @@
+"""The one write path: every consent change in the product is one of these named commands.
+
+Portal toggles, staff checkboxes, emailed-link answers, reply keywords, carrier errors, imports
+and phone changes all come through here. Each runs inside the caller's write transaction
+(`db.write()`): it re-reads the current state, checks the rules, appends a ledger event,
+updates current state and queues the notices, all in that one transaction. None of them does
+network I/O. Nothing else in the product writes consent_events, consent_state or
+phone_suppressions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+from portal.clock import to_db
+from portal.consent import notices
+from portal.consent.rules import (
+    Actor,
+    Change,
+    Channel,
+    Status,
+    StopLocked,
+    current_for_phone,
+    opt_in_status,
+    texting_status,
+)
+from portal.consent.wording import CURRENT_WORDING
+from portal.db import Conn, Row, ledger
+from portal.db import accounts as account_rows
+from portal.db import people as people_rows
+
+if TYPE_CHECKING:
+    from portal.context import PortalContext
+
+
+async def may_text(conn: Conn, person_id: int) -> bool:
+    """Every outgoing text asks this at send time, not only when a list is built (rule 2)."""
+    person = await people_rows.by_id(conn, person_id)
+    return person is not None and texting_status(person).may_text
+
+
+async def set_texting(
+    conn: Conn,
+    ctx: PortalContext,
+    *,
+    person_id: int,
+    allow: bool,
+    channel: Channel,
+    actor: Actor,
+    evidence: dict[str, Any] | None = None,
+    wording_version: str | None = None,
+    record_unchanged: bool = False,
+) -> Change:
+    """Turn texting on or off for one person, by any channel but the number-wide keywords.
+
+    `record_unchanged` keeps a person's own answer that repeats their current state (a No
+    by email link from someone already opted out): it is still their act, and proof.
+    """
+    evidence = dict(evidence or {})
+    person = await people_rows.by_id(conn, person_id)
+    if person is None:
+        raise LookupError(person_id)
+    state = await ledger.state_for_update(conn, person_id)
+    old = Status(state.status) if state else Status.NONE
+    # Opt-out is always immediate, from any channel, for any message (rule 3).
+    new = opt_in_status(person, channel, actor, evidence) if allow else Status.OPTED_OUT
+    if new == current_for_phone(state, person.cell_phone) and not record_unchanged:
+        # Same answer again (double click, replayed form): nothing to record or tell.
+        return Change(person_id, old, new, None)
+    event_id = await _record(
+        conn,
+        ctx,
+        person=person,
+        state=state,
+        new=new,
+        channel=channel,
+        actor=actor,
+        evidence=evidence,
+        wording_version=wording_version or _wording_for(new),
+    )
+    await notices.person_changed(conn, ctx, person=person, new=new, channel=channel, actor=actor)
+    return Change(person_id, old, new, event_id)
+
+
+def _wording_for(new: Status) -> str | None:
+    return CURRENT_WORDING if new in (Status.OPTED_IN, Status.PENDING) else None
+
+
+async def _record(
+    conn: Conn,
+    ctx: PortalContext,
+    *,
+    person: Row,
+    state: Row | None,
+    new: Status,
+    channel: Channel,
+    actor: Actor,
+    evidence: dict[str, Any],
+    wording_version: str | None,
+    phone: str | None = None,
+) -> int:
+    """Append the ledger event and write current state beside it: the only place that does."""
+    now = to_db(ctx.now())
+    phone = person.cell_phone if phone is None else phone
+    event_id = await ledger.append_event(
+        conn,
+        person_id=person.id,
+        phone=phone,
+        old_status=Status(state.status) if state else Status.NONE,
+        new_status=new,
+        channel=channel,
+        actor_kind=actor.kind,
+        actor_account_id=actor.account_id,
+        actor_person_id=actor.person_id,
+        actor_label=actor.label,
+        evidence=evidence,
+        wording_version=wording_version,
+        ip=actor.ip,
+        user_agent=actor.user_agent,
+        now=now,
+    )
+    await ledger.put_state(
+        conn,
+        person_id=person.id,
+        status=new,
+        phone=phone,
+        version=(state.version if state else 0) + 1,
+        event_id=event_id,
+        now=now,
+    )
+    return event_id
+
+
+async def change_phone(
+    conn: Conn,
+    ctx: PortalContext,
+    *,
+    person_id: int,
+    new_phone: str | None,
+    actor: Actor,
+    ask: bool = True,
+) -> Change | None:
+    """A new number starts not opted in, and its owner is asked by email (rule 6).
+
+    The caller has already written the person's new details; this records the reset. `ask`
+    is False only when the same save goes on to set texting for the new number itself (a
+    parent opting in their own new number, or making another contact pending, which asks).
+    """
+    person = await people_rows.by_id(conn, person_id)
+    if person is None:
+        raise LookupError(person_id)
+    state = await ledger.state_for_update(conn, person_id)
+    if state is not None and state.phone == new_phone:
+        return None
+    old = Status(state.status) if state else Status.NONE
+    event_id = await _record(
+        conn,
+        ctx,
+        person=person,
+        state=state,
+        new=Status.NONE,
+        channel=Channel.PHONE_CHANGE,
+        actor=actor,
+        evidence={"previous_phone": state.phone if state else None},
+        wording_version=None,
+        phone=new_phone,
+    )
+    if ask and new_phone and not person.suppressed:
+        await notices.queue_consent_request(conn, ctx, person=person, requested_by=actor.label)
+    return Change(person_id, old, Status.NONE, event_id)
+
+
+@dataclasses.dataclass(frozen=True)
+class PersonEdit:
+    """A person's details as submitted on an edit form, already validated and normalised."""
+
+    first_name: str
+    last_name: str
+    email: str | None
+    cell_phone: str | None
+    allow_texting: bool
+
+
+async def update_person(
+    conn: Conn, ctx: PortalContext, *, person: Row, edit: PersonEdit, actor: Actor
+) -> None:
+    """Save an edit form: details first, then the phone reset (rule 6), then the texting
+    choice (rule 4), all in the caller's one transaction, so a refusal saves nothing."""
+    before = texting_status(person)
+    phone_changed = edit.cell_phone != person.cell_phone
+    await people_rows.update_details(
+        conn,
+        person.id,
+        first_name=edit.first_name,
+        last_name=edit.last_name,
+        email=edit.email,
+        cell_phone=edit.cell_phone,
+        now=to_db(ctx.now()),
+    )
+    holder = await account_rows.by_person(conn, person.id)
+    if holder is not None and edit.email:
+        # The login follows the person: same email, and the name the ledger and emails show.
+        await account_rows.set_identity(
+            conn, holder.id, email=edit.email, display_name=f"{edit.first_name} {edit.last_name}"
+        )
+    if phone_changed:
+        await change_phone(
+            conn,
+            ctx,
+            person_id=person.id,
+            new_phone=edit.cell_phone,
+            actor=actor,
+            ask=not edit.allow_texting,
+        )
+    if edit.allow_texting:
+        await set_texting(
+            conn, ctx, person_id=person.id, allow=True, channel=Channel.PORTAL, actor=actor
+        )
+    elif before.code in ("allowed", "pending") and not phone_changed:
+        await set_texting(
+            conn, ctx, person_id=person.id, allow=False, channel=Channel.PORTAL, actor=actor
+        )
+
+
+async def _number_event(
+    conn: Conn,
+    ctx: PortalContext,
+    *,
+    phone: str,
+    suppressed: bool,
+    channel: Channel,
+    actor: Actor,
+    evidence: dict[str, Any],
+) -> int:
+    """A number-wide event (a STOP or its lifting) in the ledger, and the suppression beside
+    it. It names no person: it covers whoever has the number, now or later."""
+    now = to_db(ctx.now())
+    event_id = await ledger.append_event(
+        conn,
+        person_id=None,
+        phone=phone,
+        old_status="active" if suppressed else "suppressed",
+        new_status="suppressed" if suppressed else "active",
+        channel=channel,
+        actor_kind=actor.kind,
+        actor_account_id=None,
+        actor_person_id=None,
+        actor_label=actor.label,
+        evidence=evidence,
+        wording_version=None if suppressed else CURRENT_WORDING,
+        ip=actor.ip,
+        user_agent=actor.user_agent,
+        now=now,
+    )
+    await ledger.put_suppression(
+        conn, phone=phone, active=suppressed, source=channel, event_id=event_id, now=now
+    )
+    return event_id
+
+
+@dataclasses.dataclass(frozen=True)
+class NumberStop:
+    newly_suppressed: bool
+    changes: list[Change]
+
+    @property
+    def changed(self) -> bool:
+        return self.newly_suppressed or bool(self.changes)
+
+
+async def suppress_number(
+    conn: Conn,
+    ctx: PortalContext,
+    *,
+    phone: str,
+    channel: Channel,
+    actor: Actor,
+    evidence: dict[str, Any],
+) -> NumberStop:
+    """A reply STOP (or carrier 21610) opts out the number and everyone with it (rule 5).
+
+    The suppression also covers people given this number later: their status is read through
+    the suppression table, not copied onto them.
+    """
+    existing = await ledger.suppression(conn, phone)
+    already = existing is not None and existing.active
+    event_id = None
+    if not already:
+        event_id = await _number_event(
+            conn, ctx, phone=phone, suppressed=True, channel=channel, actor=actor, evidence=evidence
+        )
+    changes = []
+    for person in await people_rows.with_phone(conn, phone):
+        state = await ledger.state_for_update(conn, person.id)
+        old = Status(state.status) if state else Status.NONE
+        if state is not None and old == Status.OPTED_OUT and state.phone == phone and already:
+            continue
+        person_event = await _record(
+            conn,
+            ctx,
+            person=person,
+            state=state,
+            new=Status.OPTED_OUT,
+            channel=channel,
+            actor=actor,
+            evidence=evidence,
+            wording_version=None,
+        )
+        changes.append(Change(person.id, old, Status.OPTED_OUT, person_event))
+    if event_id is not None or changes:
+        await notices.number_stopped(conn, ctx, phone=phone, channel=channel, evidence=evidence)
+    return NumberStop(newly_suppressed=not already, changes=changes)
+
+
+async def carrier_opt_out(
+    conn: Conn, ctx: PortalContext, *, phone: str, detail: dict[str, Any]
+) -> NumberStop:
+    """The SMS provider says the carrier holds a STOP we never heard: record it as one."""
+    return await suppress_number(
+        conn,
+        ctx,
+        phone=phone,
+        channel=Channel.CARRIER,
+        actor=Actor(kind="handset", label="carrier opt-out"),
+        evidence=detail,
+    )
+
+
+async def lift_suppression(
+    conn: Conn, ctx: PortalContext, *, phone: str, actor: Actor, evidence: dict[str, Any]
+) -> list[Change]:
+    """START / UNSTOP from the handset: the only way a STOP is lifted (rule 5)."""
+    if actor.kind != "handset":
+        raise StopLocked()
+    existing = await ledger.suppression(conn, phone)
+    if existing is not None and existing.active:
+        await _number_event(
+            conn,
+            ctx,
+            phone=phone,
+            suppressed=False,
+            channel=Channel.SMS_KEYWORD,
+            actor=actor,
+            evidence=evidence,
+        )
+    changes = []
+    for person in await people_rows.with_phone(conn, phone):
+        if person.blocked:
+            continue
+        change = await set_texting(
+            conn,
+            ctx,
+            person_id=person.id,
+            allow=True,
+            channel=Channel.SMS_KEYWORD,
+            actor=actor,
+            evidence=evidence,
+            wording_version=CURRENT_WORDING,
+        )
+        if change.changed:
+            changes.append(change)
+    return changes
+
+
+async def actor_for_account(
+    conn: Conn, account_id: int, *, ip: str = "", user_agent: str = ""
+) -> Actor:
+    account = await account_rows.by_id(conn, account_id)
+    return Actor(
+        kind="staff" if account.role == "staff" else "contact",
+        label=f"{account.display_name} <{account.email}>",
+        account_id=account.id,
+        person_id=account.person_id,
+        ip=ip,
+        user_agent=user_agent,
+    )

@@ -1,0 +1,115 @@
+"""What each consent change owes people (rule 8): the emails and requests it queues.
+
+Called by the commands inside their write transaction, so a notice is queued exactly when
+its change commits, and never without it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from portal.consent.rules import Actor, Channel, Status
+from portal.consent.wording import CURRENT_WORDING, wording_text
+from portal.db import Conn, Row, ledger
+from portal.db import organization as org_rows
+from portal.db import people as people_rows
+from portal.messaging import outbox
+
+if TYPE_CHECKING:
+    from portal.context import PortalContext
+
+
+async def person_changed(
+    conn: Conn, ctx: PortalContext, *, person: Row, new: Status, channel: Channel, actor: Actor
+) -> None:
+    """Queue the emails one person's change owes, in the change's own transaction."""
+    organization = await org_rows.get(conn)
+    common = {
+        "organization": organization,
+        "person": person,
+        "actor": actor,
+        "channel": channel,
+        "when": ctx.now(),
+    }
+    if new == Status.PENDING:
+        await queue_consent_request(conn, ctx, person=person, requested_by=actor.label)
+    if new == Status.OPTED_OUT and channel != Channel.EMAIL_LINK:
+        await outbox.queue_email(conn, ctx, template="org_opt_out", to=organization.email, **common)
+    if channel == Channel.EMAIL_LINK:
+        await outbox.queue_email(
+            conn, ctx, template="org_link_answer", to=organization.email, new_status=new, **common
+        )
+        if person.email:
+            await outbox.queue_email(
+                conn,
+                ctx,
+                template="link_answer_confirmation",
+                to=person.email,
+                person_id=person.id,
+                new_status=new,
+                **common,
+            )
+    elif (
+        channel == Channel.PORTAL
+        and person.kind == "contact"
+        and person.email
+        and actor.person_id != person.id
+        and new != Status.PENDING
+    ):
+        # An adult's setting changed by someone else: they hear of it from us.
+        await outbox.queue_email(
+            conn,
+            ctx,
+            template="changed_by_other",
+            to=person.email,
+            person_id=person.id,
+            new_status=new,
+            **common,
+        )
+
+
+async def number_stopped(
+    conn: Conn, ctx: PortalContext, *, phone: str, channel: Channel, evidence: dict[str, Any]
+) -> None:
+    """The office hears of every number-wide opt-out, with everyone who has that number."""
+    organization = await org_rows.get(conn)
+    await outbox.queue_email(
+        conn,
+        ctx,
+        template="org_number_stopped",
+        to=organization.email,
+        organization=organization,
+        phone=phone,
+        channel=channel,
+        evidence=evidence,
+        people=await people_rows.with_phone(conn, phone),
+        when=ctx.now(),
+    )
+
+
+async def queue_consent_request(
+    conn: Conn, ctx: PortalContext, *, person: Row, requested_by: str = ""
+) -> int | None:
+    """Issue a Yes/No link at the person's current consent version and email it to them."""
+    if not person.email or not person.cell_phone:
+        return None
+    state = await ledger.state_for_update(conn, person.id)
+    link = await ctx.consent_links.issue(
+        conn,
+        person_id=person.id,
+        phone=person.cell_phone,
+        consent_version=state.version if state else 0,
+    )
+    organization = await org_rows.get(conn)
+    return await outbox.queue_email(
+        conn,
+        ctx,
+        template="consent_request",
+        to=person.email,
+        person_id=person.id,
+        organization=organization,
+        person=person,
+        requested_by=requested_by,
+        link_url=ctx.url_for("consent.link", token=link.token),
+        wording=wording_text(CURRENT_WORDING, org_name=organization.name, phone=person.cell_phone),
+    )

@@ -1,0 +1,86 @@
+"""Asking people for consent by email: staff and CLI requests, and "email me a new link"."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from portal.clock import to_db
+from portal.consent import notices
+from portal.consent.rules import Status
+from portal.db import Conn
+from portal.db import links as link_rows
+from portal.db import people as people_rows
+
+if TYPE_CHECKING:
+    from portal.context import PortalContext
+
+# "Email me a new link" sends at most this many consent links per person per hour, so a
+# page left open (or a script) cannot flood anyone's inbox.
+NEW_LINKS_PER_HOUR = 3
+
+
+@dataclasses.dataclass
+class RequestReport:
+    sent: list[int] = dataclasses.field(default_factory=list)
+    skipped: dict[int, str] = dataclasses.field(default_factory=dict)
+
+
+def why_not_askable(person) -> str | None:
+    """Why a person cannot be sent an opt-in request, or None if they can."""
+    if person is None:
+        return "no such person"
+    if not person.cell_phone:
+        return "no cell phone"
+    if not person.email:
+        return "no email address"
+    if person.suppressed:
+        return "number replied STOP: only START from the phone lifts it"
+    if person.blocked:
+        return "texting blocked"
+    return None
+
+
+async def request_consent(
+    conn: Conn, ctx: PortalContext, person_ids: list[int], *, requested_by: str
+) -> RequestReport:
+    """Email a Yes/No link to each person who can answer one (staff screens, CLI)."""
+    report = RequestReport()
+    for person_id in person_ids:
+        person = await people_rows.by_id(conn, person_id)
+        reason = why_not_askable(person)
+        if reason:
+            report.skipped[person_id] = reason
+            continue
+        await notices.queue_consent_request(conn, ctx, person=person, requested_by=requested_by)
+        report.sent.append(person_id)
+    return report
+
+
+async def never_answered(conn: Conn) -> list[int]:
+    """Everyone with a cell phone who has never answered (no consent state for that number)."""
+    return [
+        p.id
+        for p in await people_rows.all_people(conn)
+        if p.cell_phone and (p.status == Status.NONE or p.consent_phone != p.cell_phone)
+    ]
+
+
+async def send_fresh_link(conn: Conn, ctx: PortalContext, person_id: int) -> bool:
+    """A new link to the address on file, within the hourly limit. True when one was queued."""
+    since = to_db(ctx.now() - dt.timedelta(hours=1))
+    recent = await link_rows.count_recent(
+        conn,
+        purpose=ctx.consent_links.purpose,
+        person_id=person_id,
+        account_id=None,
+        since=since,
+    )
+    if recent >= NEW_LINKS_PER_HOUR:
+        return False
+    person = await people_rows.by_id(conn, person_id)
+    if why_not_askable(person):
+        return False
+    await notices.queue_consent_request(conn, ctx, person=person)
+    return True

@@ -1,0 +1,163 @@
+"""The consent rules as data and pure functions: statuses, channels, who may be texted.
+
+No I/O and no English here: screens, emails and texts turn these codes into words through
+templates/_words.html, so a translation never touches Python.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+
+from portal.db import Row
+
+
+class Status(enum.StrEnum):
+    NONE = "none"  # never answered, or the number changed since
+    PENDING = "pending"  # another contact turned it on; waiting for this person's Yes
+    OPTED_IN = "opted_in"
+    OPTED_OUT = "opted_out"
+
+
+class Channel(enum.StrEnum):
+    PORTAL = "portal"
+    STAFF = "staff"
+    EMAIL_LINK = "email_link"
+    SMS_KEYWORD = "sms_keyword"
+    CARRIER = "carrier"
+    IMPORT = "import"
+    PHONE_CHANGE = "phone_change"
+
+
+@dataclasses.dataclass(frozen=True)
+class Actor:
+    """Who made a change: a contact, a staff user, a handset, or someone holding a link."""
+
+    kind: str  # contact | staff | handset | link | system
+    label: str
+    account_id: int | None = None
+    person_id: int | None = None
+    ip: str = ""
+    user_agent: str = ""
+
+
+class ConsentError(Exception):
+    """A change the rules refuse. `code` names the refusal; templates/_words.html words it."""
+
+    code = "refused"
+
+    def __init__(self, first_name: str = "") -> None:
+        super().__init__(self.code)
+        self.first_name = first_name
+
+
+class StopLocked(ConsentError):
+    """The number replied STOP: only START from that number lifts it (rule 5)."""
+
+    code = "stop_locked"
+
+
+class NoPhone(ConsentError):
+    code = "no_phone"
+
+
+class NeedsEvidence(ConsentError):
+    """A staff or import opt-in must say how the person agreed (rule 4)."""
+
+    code = "needs_evidence"
+
+
+class NeedsEmail(ConsentError):
+    """Another adult confirms by email, so they need an address first (rule 4)."""
+
+    code = "needs_email"
+
+
+class Blocked(ConsentError):
+    code = "blocked"
+
+
+class WrongChannel(ConsentError):
+    """A channel that can only opt out (carrier, phone change) was asked to opt in."""
+
+    code = "wrong_channel"
+
+
+@dataclasses.dataclass(frozen=True)
+class Change:
+    person_id: int
+    old_status: str
+    new_status: str
+    event_id: int | None  # None: nothing changed (a double click, an answer already true)
+
+    @property
+    def changed(self) -> bool:
+        return self.event_id is not None
+
+
+@dataclasses.dataclass(frozen=True)
+class TextingStatus:
+    """Where a person stands. `code` is one of TEXTING_CODES; the rest is what words need."""
+
+    code: str
+    first_name: str = ""
+    org_phone: str = ""
+
+    @property
+    def may_text(self) -> bool:
+        return self.code == "allowed"
+
+
+TEXTING_CODES = ("allowed", "not_allowed", "pending", "stopped", "no_phone", "blocked")
+
+
+def texting_status(person: Row, org_phone: str = "") -> TextingStatus:
+    """Status of a person row from `db.people` (which joins state and suppression).
+
+    Order matters: a STOP outranks everything, and an opt-in given for an older number does
+    not carry over to a new one (rule 6).
+    """
+    if not person.cell_phone:
+        code = "no_phone"
+    elif person.suppressed:
+        code = "stopped"
+    elif person.blocked:
+        code = "blocked"
+    elif person.status == Status.OPTED_IN and person.consent_phone == person.cell_phone:
+        code = "allowed"
+    elif person.status == Status.PENDING and person.consent_phone == person.cell_phone:
+        code = "pending"
+    else:
+        code = "not_allowed"
+    return TextingStatus(code, first_name=person.first_name, org_phone=org_phone)
+
+
+def current_for_phone(state: Row | None, phone: str | None) -> Status:
+    """The person's status as it applies to this phone: consent never moves to a new number."""
+    if state is None or state.phone != phone:
+        return Status.NONE
+    return Status(state.status)
+
+
+def opt_in_status(person: Row, channel: Channel, actor: Actor, evidence: dict) -> Status:
+    """What turning texting on means for this person and channel, or the refusal (rule 4)."""
+    if not person.cell_phone:
+        raise NoPhone(person.first_name)
+    if person.suppressed:
+        raise StopLocked(person.first_name)
+    if person.blocked:
+        raise Blocked(person.first_name)
+    if channel in (Channel.STAFF, Channel.IMPORT):
+        if not str(evidence.get("note", "")).strip():
+            raise NeedsEvidence(person.first_name)
+        return Status.OPTED_IN
+    if channel == Channel.PORTAL:
+        if actor.person_id == person.id or person.kind == "student":
+            return Status.OPTED_IN
+        # Another adult must agree for themselves: they get the Yes/No email.
+        if not person.email:
+            raise NeedsEmail(person.first_name)
+        return Status.PENDING
+    if channel in (Channel.EMAIL_LINK, Channel.SMS_KEYWORD):
+        return Status.OPTED_IN
+    raise WrongChannel(person.first_name)

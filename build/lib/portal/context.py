@@ -1,0 +1,85 @@
+"""What every part of the running portal shares: settings, database, clock, renderers, links."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import hashlib
+import hmac
+
+from starlette.routing import Router
+
+from portal import links
+from portal.clock import SystemClock, to_db
+from portal.db import Database
+from portal.db import organization as org_rows
+from portal.messaging.emails import EmailRenderer
+from portal.settings import Settings
+
+
+@dataclasses.dataclass
+class PortalContext:
+    settings: Settings
+    db: Database
+    clock: object
+    emails: EmailRenderer
+    consent_links: links.LinkService
+    reset_links: links.LinkService
+    invitation_links: links.LinkService
+    # Set after a change queues mail or texts, so the in-process dispatcher wakes at once.
+    outbox_wakeup: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+    # The route table, set by whoever builds the app (or the CLI): emailed links are built
+    # from route names, never written out by hand.
+    router: Router | None = None
+
+    @classmethod
+    def build(cls, settings: Settings, clock=None, db: Database | None = None) -> PortalContext:
+        clock = clock or SystemClock()
+        keys = settings.signing_keys
+
+        def service(purpose: str, lifetime: dt.timedelta) -> links.LinkService:
+            return links.LinkService(purpose=purpose, keys=keys, lifetime=lifetime, clock=clock)
+
+        return cls(
+            settings=settings,
+            db=db or Database(settings.database_url),
+            clock=clock,
+            emails=EmailRenderer(),
+            consent_links=service(links.CONSENT, dt.timedelta(days=settings.consent_link_days)),
+            reset_links=service(
+                links.PASSWORD_RESET, dt.timedelta(minutes=settings.password_reset_minutes)
+            ),
+            invitation_links=service(links.INVITATION, dt.timedelta(days=14)),
+        )
+
+    async def ensure_organization(self) -> None:
+        """The organization row starts from the settings' first defaults; staff edit it later."""
+        async with self.db.write() as conn:
+            await org_rows.ensure(
+                conn,
+                name=self.settings.organization_name,
+                email=self.settings.organization_email,
+                phone=self.settings.organization_phone,
+                now=to_db(self.now()),
+            )
+
+    @property
+    def twilio_auth_token(self) -> str:
+        """Checks webhook signatures. In development without Twilio, the fake phone signs
+        with a token derived from SECRET_KEY, so it exercises the real check."""
+        token = str(self.settings.twilio_auth_token)
+        if token or not self.settings.is_development:
+            return token
+        key = str(self.settings.secret_key).encode()
+        return hmac.new(key, b"dev-fake-phone", hashlib.sha256).hexdigest()[:32]
+
+    def now(self) -> dt.datetime:
+        return self.clock.now()
+
+    def url_for(self, name: str, **params: object) -> str:
+        """Absolute link to a named route, for emails and webhooks, from PUBLIC_URL."""
+        if self.router is None:
+            raise RuntimeError("no route table: build the app, or set ctx.router, first")
+        path = self.router.url_path_for(name, **params)
+        return self.settings.public_url + str(path)

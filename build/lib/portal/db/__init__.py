@@ -1,0 +1,205 @@
+"""The one door to the database: connections, read and write transactions, migrations.
+
+`databases` 0.9.0 is its last release, so nothing outside `portal/db/` imports it. Everything
+else receives a `Conn` from `Database.read()` or `Database.write()` and calls the named query
+functions of this package (`people.by_id(conn, ...)`), never SQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import databases
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+# Every SQLite connection gets these, or it is refused at start (see Database.check_pragmas).
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "synchronous": 2,  # FULL: a committed consent change survives power loss.
+    "foreign_keys": 1,
+    "busy_timeout": 5000,
+}
+
+
+class PragmaConnection(sqlite3.Connection):
+    """sqlite3 connection that sets our PRAGMAs as it opens.
+
+    `databases` opens a fresh connection per use, so PRAGMAs set once would be lost.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.execute("PRAGMA journal_mode=WAL")
+        self.execute("PRAGMA synchronous=FULL")
+        self.execute("PRAGMA foreign_keys=ON")
+        self.execute(f"PRAGMA busy_timeout={SQLITE_PRAGMAS['busy_timeout']}")
+
+
+class _Databases(databases.Database):
+    """`databases.Database` with SQLite connections pooled (see portal/db/sqlite_pool.py)."""
+
+    SUPPORTED_BACKENDS = {
+        **databases.Database.SUPPORTED_BACKENDS,
+        "sqlite": "portal.db.sqlite_pool:PooledSQLiteBackend",
+    }
+
+
+class DatabaseError(Exception):
+    """The database is unreachable or not set up the way the portal requires."""
+
+
+class Row(dict):
+    """A result row: `row.first_name` and `row["first_name"]` both work."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def _row(record: Any) -> Row | None:
+    return None if record is None else Row(record._mapping)
+
+
+class Conn:
+    """One held connection. Query modules take it as their first argument."""
+
+    def __init__(self, connection: databases.core.Connection, dialect: str) -> None:
+        self._connection = connection
+        self.dialect = dialect
+
+    async def fetch_one(self, sql: str, values: Mapping[str, Any] | None = None) -> Row | None:
+        return _row(await self._connection.fetch_one(sql, dict(values or {})))
+
+    async def fetch_all(self, sql: str, values: Mapping[str, Any] | None = None) -> list[Row]:
+        return [_row(r) for r in await self._connection.fetch_all(sql, dict(values or {}))]
+
+    async def fetch_val(self, sql: str, values: Mapping[str, Any] | None = None) -> Any:
+        return await self._connection.fetch_val(sql, dict(values or {}))
+
+    async def execute(self, sql: str, values: Mapping[str, Any] | None = None) -> None:
+        # execute()'s return is not a reliable row count: queries that need one use RETURNING.
+        await self._connection.execute(sql, dict(values or {}))
+
+    async def execute_script(self, script: str) -> None:
+        for statement in split_sql(script):
+            await self._connection.execute(statement)
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        if ":memory:" in url:
+            # `databases` gives every connection its own empty in-memory database.
+            raise DatabaseError("an in-memory database loses everything: use a file")
+        self.url = url
+        if url.startswith("sqlite"):
+            self.dialect = "sqlite"
+            self._db = _Databases(url, factory=PragmaConnection)
+            # SQLite has one writer at a time. Queueing writers here, in order, beats letting
+            # a burst of them poll the file lock until busy_timeout fails the late ones.
+            self._write_lock: asyncio.Lock | None = asyncio.Lock()
+        elif url.startswith(("postgresql", "postgres")):
+            self.dialect = "postgresql"
+            self._db = databases.Database(url.replace("postgres://", "postgresql://", 1))
+            self._write_lock = None
+        else:
+            raise DatabaseError(f"unsupported DATABASE_URL scheme: {url.split(':', 1)[0]}")
+
+    async def connect(self) -> None:
+        await self._db.connect()
+
+    async def disconnect(self) -> None:
+        await self._db.disconnect()
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[Conn]:
+        """Hold one connection for a run of reads (a new one per query is much slower).
+
+        Nested uses in the same task share the connection, so a request that holds one (see
+        SecurityMiddleware) pays for opening it once.
+        """
+        async with self._db.connection() as connection:
+            yield Conn(connection, self.dialect)
+
+    @contextlib.asynccontextmanager
+    async def write(self) -> AsyncIterator[Conn]:
+        """One short write transaction. Never do network I/O inside it."""
+        async with self._writer_turn(), self._db.connection() as connection:
+            conn = Conn(connection, self.dialect)
+            if self.dialect == "sqlite":
+                # Plain BEGIN lets two read-then-write transactions deadlock into "database is
+                # locked"; IMMEDIATE takes the write lock first and waits on busy_timeout.
+                await connection.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    await connection.execute("ROLLBACK")
+                    raise
+                else:
+                    await connection.execute("COMMIT")
+            else:
+                async with connection.transaction():
+                    yield conn
+
+    @contextlib.asynccontextmanager
+    async def _writer_turn(self) -> AsyncIterator[None]:
+        if self._write_lock is None:
+            yield
+        else:
+            async with self._write_lock:
+                yield
+
+    async def check_pragmas(self) -> None:
+        """Fail at start, not at the first lost write, if SQLite is not set up as we require."""
+        if self.dialect != "sqlite":
+            return
+        async with self.read() as conn:
+            found = {name: await conn.fetch_val(f"PRAGMA {name}") for name in SQLITE_PRAGMAS}
+        if str(found["journal_mode"]).lower() != "wal" or any(
+            found[k] != v for k, v in SQLITE_PRAGMAS.items() if k != "journal_mode"
+        ):
+            raise DatabaseError(f"SQLite connection is missing required PRAGMAs: {found}")
+
+    async def migrate(self) -> list[str]:
+        """Apply every migration not yet applied, each in its own transaction, in order."""
+        from portal.db import migrate
+
+        return await migrate.apply(self)
+
+
+def split_sql(script: str) -> list[str]:
+    """Split a migration file on lines that hold only `-- statement` or on `;` at line end."""
+    statements, current = [], []
+    for line in script.splitlines():
+        current.append(line)
+        if line.rstrip().endswith(";") and not _inside_trigger(current):
+            statement = "\n".join(current).strip()
+            if statement.strip(";").strip() and not _only_comments(statement):
+                statements.append(statement)
+            current = []
+    rest = "\n".join(current).strip()
+    if rest and not _only_comments(rest):
+        statements.append(rest)
+    return statements
+
+
+def _only_comments(statement: str) -> bool:
+    return all(not ln.strip() or ln.strip().startswith("--") for ln in statement.splitlines())
+
+
+def _inside_trigger(lines: list[str]) -> bool:
+    """A trigger or function body holds `;` of its own; it ends at END; or $$;."""
+    text = "\n".join(lines)
+    upper = text.upper()
+    if "CREATE TRIGGER" in upper and "BEGIN" in upper:
+        return not upper.rstrip().endswith("END;")
+    return text.count("$$") % 2 == 1

@@ -1,0 +1,154 @@
+"""Queries for login accounts (account holders and staff) and their server-side sessions."""
+
+from __future__ import annotations
+
+from portal.db import Conn, Row
+
+_ACCOUNT = """
+SELECT a.id, a.email, a.password_hash, a.role, a.person_id, a.display_name, a.can_text,
+       a.disabled, a.password_changed_at, p.family_id
+FROM accounts a LEFT JOIN people p ON p.id = a.person_id
+"""
+
+
+async def create(
+    conn: Conn,
+    *,
+    email: str,
+    password_hash: str,
+    role: str,
+    person_id: int | None,
+    display_name: str,
+    can_text: bool = False,
+    now: str,
+) -> int:
+    return await conn.fetch_val(
+        "INSERT INTO accounts (email, password_hash, role, person_id, display_name, can_text,"
+        " created_at, password_changed_at)"
+        " VALUES (:email, :hash, :role, :person_id, :name, :can_text, :now, :now) RETURNING id",
+        {
+            "email": email.lower(),
+            "hash": password_hash,
+            "role": role,
+            "person_id": person_id,
+            "name": display_name,
+            "can_text": int(can_text),
+            "now": now,
+        },
+    )
+
+
+async def by_email(conn: Conn, email: str) -> Row | None:
+    return await conn.fetch_one(_ACCOUNT + " WHERE a.email = :email", {"email": email.lower()})
+
+
+async def by_id(conn: Conn, account_id: int) -> Row | None:
+    return await conn.fetch_one(_ACCOUNT + " WHERE a.id = :id", {"id": account_id})
+
+
+async def by_person(conn: Conn, person_id: int) -> Row | None:
+    return await conn.fetch_one(_ACCOUNT + " WHERE a.person_id = :id", {"id": person_id})
+
+
+async def set_password(conn: Conn, account_id: int, password_hash: str, now: str) -> None:
+    await conn.execute(
+        "UPDATE accounts SET password_hash = :hash, password_changed_at = :now WHERE id = :id",
+        {"hash": password_hash, "now": now, "id": account_id},
+    )
+
+
+async def set_identity(conn: Conn, account_id: int, *, email: str, display_name: str) -> None:
+    await conn.execute(
+        "UPDATE accounts SET email = :email, display_name = :name WHERE id = :id",
+        {"email": email.lower(), "name": display_name, "id": account_id},
+    )
+
+
+async def count_real(conn: Conn, demo_domain: str) -> int:
+    """Accounts that are not part of the demo data."""
+    return await conn.fetch_val(
+        "SELECT COUNT(*) FROM accounts WHERE email NOT LIKE :pattern",
+        {"pattern": f"%@{demo_domain}"},
+    )
+
+
+# --- sessions -------------------------------------------------------------------------------
+
+
+async def create_session(
+    conn: Conn,
+    *,
+    id_hash: str,
+    account_id: int,
+    now: str,
+    expires_at: str,
+    ip: str,
+    user_agent: str,
+) -> None:
+    await conn.execute(
+        "INSERT INTO sessions (id_hash, account_id, created_at, last_seen_at, expires_at, ip,"
+        " user_agent) VALUES (:h, :a, :now, :now, :exp, :ip, :ua)",
+        {
+            "h": id_hash,
+            "a": account_id,
+            "now": now,
+            "exp": expires_at,
+            "ip": ip,
+            "ua": user_agent[:400],
+        },
+    )
+
+
+async def session_account(conn: Conn, id_hash: str, now: str) -> Row | None:
+    """The live session's account, the family it acts for and the organization's name, in one
+    query (every logged-in page pays it); None if expired or the account is disabled."""
+    return await conn.fetch_one(
+        "SELECT a.id, a.email, a.role, a.person_id, a.display_name, a.can_text,"
+        " p.family_id, s.id_hash AS session_hash, s.last_seen_at,"
+        " o.name AS org_name, o.phone AS org_phone"
+        " FROM sessions s JOIN accounts a ON a.id = s.account_id"
+        " LEFT JOIN people p ON p.id = a.person_id"
+        " CROSS JOIN organization o"
+        " WHERE s.id_hash = :h AND s.expires_at > :now AND a.disabled = 0",
+        {"h": id_hash, "now": now},
+    )
+
+
+async def delete_session(conn: Conn, id_hash: str) -> None:
+    await conn.execute("DELETE FROM sessions WHERE id_hash = :h", {"h": id_hash})
+
+
+async def delete_sessions_of(conn: Conn, account_id: int, keep: str | None = None) -> None:
+    await conn.execute(
+        "DELETE FROM sessions WHERE account_id = :a AND id_hash != :keep",
+        {"a": account_id, "keep": keep or ""},
+    )
+
+
+async def delete_expired_sessions(conn: Conn, now: str) -> None:
+    await conn.execute("DELETE FROM sessions WHERE expires_at <= :now", {"now": now})
+
+
+# --- login throttling -----------------------------------------------------------------------
+
+
+async def record_failure(conn: Conn, keys: list[str], now: str) -> None:
+    for key in keys:
+        await conn.execute(
+            "INSERT INTO throttle_hits (key, at) VALUES (:k, :now)", {"k": key, "now": now}
+        )
+
+
+async def failures_since(conn: Conn, key: str, since: str) -> int:
+    return await conn.fetch_val(
+        "SELECT COUNT(*) FROM throttle_hits WHERE key = :k AND at > :since",
+        {"k": key, "since": since},
+    )
+
+
+async def clear_failures(conn: Conn, key: str) -> None:
+    await conn.execute("DELETE FROM throttle_hits WHERE key = :k", {"k": key})
+
+
+async def forget_old_failures(conn: Conn, before: str) -> None:
+    await conn.execute("DELETE FROM throttle_hits WHERE at <= :before", {"before": before})

@@ -1,0 +1,154 @@
+"""Queries for the consent ledger, current consent state and phone-number suppressions.
+
+Only `portal/consent.py` calls the writing functions here: it is the one write path.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from portal.db import Conn, Row
+
+
+async def append_event(
+    conn: Conn,
+    *,
+    person_id: int | None,
+    phone: str | None,
+    old_status: str | None,
+    new_status: str,
+    channel: str,
+    actor_kind: str,
+    actor_account_id: int | None,
+    actor_person_id: int | None,
+    actor_label: str,
+    evidence: dict[str, Any],
+    wording_version: str | None,
+    ip: str,
+    user_agent: str,
+    now: str,
+) -> int:
+    return await conn.fetch_val(
+        "INSERT INTO consent_events (person_id, phone, old_status, new_status, channel,"
+        " actor_kind, actor_account_id, actor_person_id, actor_label, evidence,"
+        " wording_version, ip, user_agent, created_at)"
+        " VALUES (:person_id, :phone, :old, :new, :channel, :actor_kind, :actor_account_id,"
+        " :actor_person_id, :actor_label, :evidence, :wording, :ip, :ua, :now) RETURNING id",
+        {
+            "person_id": person_id,
+            "phone": phone,
+            "old": old_status,
+            "new": new_status,
+            "channel": channel,
+            "actor_kind": actor_kind,
+            "actor_account_id": actor_account_id,
+            "actor_person_id": actor_person_id,
+            "actor_label": actor_label[:200],
+            "evidence": json.dumps(evidence, sort_keys=True, ensure_ascii=False),
+            "wording": wording_version,
+            "ip": ip[:100],
+            "ua": user_agent[:400],
+            "now": now,
+        },
+    )
+
+
+async def state_for_update(conn: Conn, person_id: int) -> Row | None:
+    """Current state inside a write transaction (SQLite's BEGIN IMMEDIATE already serialises)."""
+    lock = " FOR UPDATE" if conn.dialect == "postgresql" else ""
+    return await conn.fetch_one(
+        "SELECT person_id, status, phone, version FROM consent_state WHERE person_id = :id" + lock,
+        {"id": person_id},
+    )
+
+
+async def put_state(
+    conn: Conn,
+    *,
+    person_id: int,
+    status: str,
+    phone: str | None,
+    version: int,
+    event_id: int,
+    now: str,
+) -> None:
+    if version == 1:
+        await conn.execute(
+            "INSERT INTO consent_state (person_id, status, phone, version, last_event_id,"
+            " updated_at) VALUES (:id, :status, :phone, :version, :event, :now)",
+            {
+                "id": person_id,
+                "status": status,
+                "phone": phone,
+                "version": version,
+                "event": event_id,
+                "now": now,
+            },
+        )
+        return
+    await conn.execute(
+        "UPDATE consent_state SET status = :status, phone = :phone, version = :version,"
+        " last_event_id = :event, updated_at = :now WHERE person_id = :id",
+        {
+            "id": person_id,
+            "status": status,
+            "phone": phone,
+            "version": version,
+            "event": event_id,
+            "now": now,
+        },
+    )
+
+
+async def suppression(conn: Conn, phone: str) -> Row | None:
+    return await conn.fetch_one(
+        "SELECT phone, active, source, last_event_id, updated_at FROM phone_suppressions"
+        " WHERE phone = :phone",
+        {"phone": phone},
+    )
+
+
+async def put_suppression(
+    conn: Conn,
+    *,
+    phone: str,
+    active: bool,
+    source: str,
+    event_id: int,
+    now: str,
+) -> None:
+    updated = await conn.fetch_val(
+        "UPDATE phone_suppressions SET active = :active, source = :source,"
+        " last_event_id = :event, updated_at = :now WHERE phone = :phone RETURNING phone",
+        {"phone": phone, "active": int(active), "source": source, "event": event_id, "now": now},
+    )
+    if updated is None:
+        await conn.execute(
+            "INSERT INTO phone_suppressions (phone, active, source, last_event_id, updated_at)"
+            " VALUES (:phone, :active, :source, :event, :now)",
+            {
+                "phone": phone,
+                "active": int(active),
+                "source": source,
+                "event": event_id,
+                "now": now,
+            },
+        )
+
+
+async def events_of(conn: Conn, person_id: int, limit: int = 200) -> list[Row]:
+    return await conn.fetch_all(
+        "SELECT id, person_id, phone, old_status, new_status, channel, actor_kind,"
+        " actor_label, evidence, wording_version, ip, user_agent, created_at"
+        " FROM consent_events WHERE person_id = :id ORDER BY id DESC LIMIT :limit",
+        {"id": person_id, "limit": limit},
+    )
+
+
+async def all_events(conn: Conn) -> list[Row]:
+    return await conn.fetch_all(
+        "SELECT id, person_id, phone, old_status, new_status, channel, actor_kind,"
+        " actor_label, evidence, wording_version, ip, user_agent, created_at"
+        " FROM consent_events ORDER BY id"
+    )

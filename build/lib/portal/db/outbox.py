@@ -1,0 +1,125 @@
+"""Queries for the outbox: queued emails and texts, leased by dispatchers and marked done."""
+
+from __future__ import annotations
+
+from portal.db import Conn, Row
+
+_COLUMNS = (
+    "id, channel, template, recipient, person_id, subject, body_text, body_html, message_id,"
+    " requires_consent, status, attempts, next_attempt_at, last_error, provider_id,"
+    " provider_status, created_at, sent_at"
+)
+
+
+async def add(
+    conn: Conn,
+    *,
+    channel: str,
+    template: str,
+    recipient: str,
+    person_id: int | None,
+    subject: str,
+    body_text: str,
+    body_html: str,
+    message_id: str,
+    requires_consent: bool,
+    now: str,
+) -> int:
+    return await conn.fetch_val(
+        "INSERT INTO outbox (channel, template, recipient, person_id, subject, body_text,"
+        " body_html, message_id, requires_consent, next_attempt_at, created_at)"
+        " VALUES (:channel, :template, :recipient, :person_id, :subject, :body_text,"
+        " :body_html, :message_id, :requires_consent, :now, :now) RETURNING id",
+        {
+            "channel": channel,
+            "template": template,
+            "recipient": recipient,
+            "person_id": person_id,
+            "subject": subject,
+            "body_text": body_text,
+            "body_html": body_html,
+            "message_id": message_id,
+            "requires_consent": int(requires_consent),
+            "now": now,
+        },
+    )
+
+
+async def lease_due(conn: Conn, *, owner: str, now: str, lease_until: str, limit: int) -> list[Row]:
+    """Claim due rows for one dispatcher; another dispatcher skips rows leased and unexpired."""
+    skip_locked = " FOR UPDATE SKIP LOCKED" if conn.dialect == "postgresql" else ""
+    return await conn.fetch_all(
+        "UPDATE outbox SET lease_owner = :owner, lease_until = :lease_until"
+        " WHERE id IN (SELECT id FROM outbox WHERE status = 'pending'"
+        " AND next_attempt_at <= :now AND (lease_until IS NULL OR lease_until <= :now)"
+        " ORDER BY next_attempt_at, id LIMIT :limit" + skip_locked + ")"
+        " RETURNING " + _COLUMNS,
+        {"owner": owner, "now": now, "lease_until": lease_until, "limit": limit},
+    )
+
+
+async def mark_sent(
+    conn: Conn,
+    outbox_id: int,
+    *,
+    owner: str,
+    now: str,
+    provider_id: str | None = None,
+    provider_status: str | None = None,
+) -> None:
+    await conn.execute(
+        "UPDATE outbox SET status = 'sent', sent_at = :now, attempts = attempts + 1,"
+        " lease_owner = NULL, lease_until = NULL, last_error = '', provider_id = :pid,"
+        " provider_status = :pstatus WHERE id = :id AND lease_owner = :owner",
+        {
+            "id": outbox_id,
+            "owner": owner,
+            "now": now,
+            "pid": provider_id,
+            "pstatus": provider_status,
+        },
+    )
+
+
+async def mark_retry(
+    conn: Conn, outbox_id: int, *, owner: str, error: str, next_attempt_at: str
+) -> None:
+    await conn.execute(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = :error,"
+        " next_attempt_at = :next, lease_owner = NULL, lease_until = NULL"
+        " WHERE id = :id AND lease_owner = :owner",
+        {"id": outbox_id, "owner": owner, "error": error[:1000], "next": next_attempt_at},
+    )
+
+
+async def mark_final(conn: Conn, outbox_id: int, *, owner: str, status: str, error: str) -> None:
+    """`failed` (the server refused for good) or `blocked` (may_text said no at send time)."""
+    await conn.execute(
+        "UPDATE outbox SET status = :status, attempts = attempts + 1, last_error = :error,"
+        " lease_owner = NULL, lease_until = NULL WHERE id = :id AND lease_owner = :owner",
+        {"id": outbox_id, "owner": owner, "status": status, "error": error[:1000]},
+    )
+
+
+async def set_provider_status(
+    conn: Conn, provider_id: str, status: str, error: str = ""
+) -> Row | None:
+    return await conn.fetch_one(
+        "UPDATE outbox SET provider_status = :status,"
+        " last_error = CASE WHEN :error = '' THEN last_error ELSE :error END"
+        " WHERE provider_id = :pid RETURNING " + _COLUMNS,
+        {"pid": provider_id, "status": status, "error": error},
+    )
+
+
+async def recent(conn: Conn, *, channel: str | None = None, limit: int = 100) -> list[Row]:
+    sql = "SELECT " + _COLUMNS + " FROM outbox"
+    values: dict = {"limit": limit}
+    if channel:
+        sql += " WHERE channel = :channel"
+        values["channel"] = channel
+    return await conn.fetch_all(sql + " ORDER BY id DESC LIMIT :limit", values)
+
+
+async def pending_count(conn: Conn) -> int:
+    return await conn.fetch_val("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")

@@ -1,0 +1,135 @@
+"""Queries for families and their people (contacts and students), always scoped by family."""
+
+from __future__ import annotations
+
+from portal.db import Conn, Row
+
+# Every person read for a page comes with their consent state and whether their number is
+# suppressed, in one query, so a page costs one round trip for its people.
+_PERSON_WITH_STATE = """
+SELECT p.id, p.family_id, p.kind, p.first_name, p.last_name, p.email, p.cell_phone,
+       p.is_account_holder, p.blocked, p.created_at, p.updated_at,
+       COALESCE(s.status, 'none') AS status, s.phone AS consent_phone,
+       COALESCE(s.version, 0) AS consent_version, s.updated_at AS consent_updated_at,
+       COALESCE(ps.active, 0) AS suppressed,
+       CASE WHEN a.id IS NULL THEN 0 ELSE 1 END AS has_login
+FROM people p
+LEFT JOIN consent_state s ON s.person_id = p.id
+LEFT JOIN phone_suppressions ps ON ps.phone = p.cell_phone AND ps.active = 1
+LEFT JOIN accounts a ON a.person_id = p.id
+"""
+
+
+async def create_family(conn: Conn, *, name: str, now: str) -> int:
+    return await conn.fetch_val(
+        "INSERT INTO families (name, created_at) VALUES (:name, :now) RETURNING id",
+        {"name": name, "now": now},
+    )
+
+
+async def family(conn: Conn, family_id: int) -> Row | None:
+    return await conn.fetch_one(
+        "SELECT id, name, created_at FROM families WHERE id = :id", {"id": family_id}
+    )
+
+
+async def create(
+    conn: Conn,
+    *,
+    family_id: int,
+    kind: str,
+    first_name: str,
+    last_name: str,
+    email: str | None,
+    cell_phone: str | None,
+    is_account_holder: bool = False,
+    now: str,
+) -> int:
+    return await conn.fetch_val(
+        "INSERT INTO people (family_id, kind, first_name, last_name, email, cell_phone,"
+        " is_account_holder, created_at, updated_at)"
+        " VALUES (:family_id, :kind, :first_name, :last_name, :email, :cell_phone,"
+        " :holder, :now, :now) RETURNING id",
+        {
+            "family_id": family_id,
+            "kind": kind,
+            "first_name": first_name,
+            "last_name": last_name,
+            "email": email,
+            "cell_phone": cell_phone,
+            "holder": int(is_account_holder),
+            "now": now,
+        },
+    )
+
+
+async def in_family(conn: Conn, family_id: int, person_id: int) -> Row | None:
+    """A person of this family, or None: another family's id looks exactly like a missing one."""
+    return await conn.fetch_one(
+        _PERSON_WITH_STATE + " WHERE p.id = :id AND p.family_id = :family_id",
+        {"id": person_id, "family_id": family_id},
+    )
+
+
+async def by_id(conn: Conn, person_id: int) -> Row | None:
+    """Unscoped lookup, for channels that prove identity otherwise (a signed link, a handset)."""
+    return await conn.fetch_one(_PERSON_WITH_STATE + " WHERE p.id = :id", {"id": person_id})
+
+
+async def of_family(conn: Conn, family_id: int, kind: str | None = None) -> list[Row]:
+    sql = _PERSON_WITH_STATE + " WHERE p.family_id = :family_id"
+    values: dict = {"family_id": family_id}
+    if kind:
+        sql += " AND p.kind = :kind"
+        values["kind"] = kind
+    return await conn.fetch_all(
+        sql + " ORDER BY p.is_account_holder DESC, p.first_name, p.last_name, p.id", values
+    )
+
+
+async def with_phone(conn: Conn, phone: str) -> list[Row]:
+    return await conn.fetch_all(
+        _PERSON_WITH_STATE + " WHERE p.cell_phone = :phone ORDER BY p.id", {"phone": phone}
+    )
+
+
+async def all_people(conn: Conn) -> list[Row]:
+    return await conn.fetch_all(_PERSON_WITH_STATE + " ORDER BY p.family_id, p.kind, p.id")
+
+
+async def update_details(
+    conn: Conn,
+    person_id: int,
+    *,
+    first_name: str,
+    last_name: str,
+    email: str | None,
+    cell_phone: str | None,
+    now: str,
+) -> None:
+    await conn.execute(
+        "UPDATE people SET first_name = :first_name, last_name = :last_name, email = :email,"
+        " cell_phone = :cell_phone, updated_at = :now WHERE id = :id",
+        {
+            "id": person_id,
+            "first_name": first_name,
+            "last_name": last_name,
+            "email": email,
+            "cell_phone": cell_phone,
+            "now": now,
+        },
+    )
+
+
+async def email_taken(conn: Conn, email: str, except_person_id: int | None = None) -> bool:
+    """Logins are by email, so two contacts cannot share one."""
+    count = await conn.fetch_val(
+        "SELECT COUNT(*) FROM people WHERE lower(email) = lower(:email) AND kind = 'contact'"
+        " AND id != :except_id",
+        {"email": email, "except_id": except_person_id or 0},
+    )
+    return bool(count)
+
+
+async def count(conn: Conn) -> int:
+    return await conn.fetch_val("SELECT COUNT(*) FROM people")

@@ -1,0 +1,1 @@
+"""Messaging: the outbox, its dispatcher, named emails, and the email and SMS providers."""

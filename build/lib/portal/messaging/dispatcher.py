@@ -1,0 +1,145 @@
+"""The outbox dispatcher: leases due rows, hands them to providers, records each outcome.
+
+Several dispatchers may share one queue: a row is leased (owner + lease_until) in a short
+transaction, delivered outside any transaction, and its outcome written only by the lease
+owner. A dispatcher that dies leaves its lease to expire; the row is then picked up again and
+keeps its Message-ID, so a receiving server can recognise the retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import secrets
+from typing import TYPE_CHECKING
+
+from portal.clock import to_db
+from portal.db import outbox as outbox_rows
+from portal.messaging.providers import Outcome, Provider, SendGate
+
+if TYPE_CHECKING:
+    from portal.context import PortalContext
+
+log = logging.getLogger("portal.dispatcher")
+
+LEASE = dt.timedelta(minutes=2)
+BATCH = 50
+MAX_ATTEMPTS = 25
+POLL_SECONDS = 1.0
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """15 s, 30 s, 1 min, ... capped at one hour between tries."""
+    return dt.timedelta(seconds=min(15 * 2 ** max(attempts - 1, 0), 3600))
+
+
+class OutboxDispatcher:
+    def __init__(self, ctx: PortalContext, providers: dict[str, Provider], gate: SendGate) -> None:
+        self.ctx = ctx
+        self.providers = providers  # channel ("email", "sms") -> provider
+        self.gate = gate
+        self.owner = f"dispatcher-{secrets.token_hex(4)}"
+
+    async def run_once(self) -> int:
+        """Deliver what is due now; returns how many rows were handled."""
+        now = self.ctx.now()
+        async with self.ctx.db.write() as conn:
+            rows = await outbox_rows.lease_due(
+                conn,
+                owner=self.owner,
+                now=to_db(now),
+                lease_until=to_db(now + LEASE),
+                limit=BATCH,
+            )
+        if not rows:
+            return 0
+        outcomes: dict[int, Outcome] = {}
+        sendable = await self._refuse_what_the_gate_refuses(rows, outcomes)
+        for channel, provider in self.providers.items():
+            batch = [r for r in sendable if r.channel == channel]
+            if batch:
+                outcomes.update(await provider.send_batch(batch))
+        for row in rows:
+            outcomes.setdefault(row.id, Outcome.retry(f"no provider for {row.channel}"))
+        await self._record(rows, outcomes)
+        return len(rows)
+
+    async def _refuse_what_the_gate_refuses(self, rows, outcomes) -> list:
+        """Consent is asked again at send time, not only when the row was queued (rule 2)."""
+        sendable = []
+        async with self.ctx.db.read() as conn:
+            for row in rows:
+                if await self.gate.may_send(conn, row):
+                    sendable.append(row)
+                else:
+                    outcomes[row.id] = Outcome("blocked", error="may_text said no at send time")
+        return sendable
+
+    async def _record(self, rows, outcomes: dict[int, Outcome]) -> None:
+        now = self.ctx.now()
+        async with self.ctx.db.write() as conn:
+            for row in rows:
+                outcome = outcomes[row.id]
+                if outcome.kind == "sent":
+                    await outbox_rows.mark_sent(
+                        conn,
+                        row.id,
+                        owner=self.owner,
+                        now=to_db(now),
+                        provider_id=outcome.provider_id,
+                        provider_status=outcome.provider_status,
+                    )
+                elif outcome.kind == "retry" and row.attempts + 1 < MAX_ATTEMPTS:
+                    await outbox_rows.mark_retry(
+                        conn,
+                        row.id,
+                        owner=self.owner,
+                        error=outcome.error,
+                        next_attempt_at=to_db(now + backoff(row.attempts + 1)),
+                    )
+                else:
+                    status = "blocked" if outcome.kind == "blocked" else "failed"
+                    await outbox_rows.mark_final(
+                        conn,
+                        row.id,
+                        owner=self.owner,
+                        status=status,
+                        error=outcome.error or "gave up",
+                    )
+                if outcome.recipient_opted_out:
+                    # The carrier holds a STOP we never heard: it becomes a consent event.
+                    await self.gate.recipient_opted_out(
+                        conn,
+                        self.ctx,
+                        phone=row.recipient,
+                        evidence={**outcome.evidence, "outbox_id": row.id, "error": outcome.error},
+                    )
+                if outcome.kind != "sent":
+                    log.warning(
+                        "outbox %s to %s: %s %s", row.id, row.channel, outcome.kind, outcome.error
+                    )
+
+    async def drain(self, max_rounds: int = 20) -> int:
+        """Run until nothing is due (for `portal worker --once` and tests)."""
+        total = 0
+        for _ in range(max_rounds):
+            handled = await self.run_once()
+            total += handled
+            if not handled:
+                break
+        return total
+
+    async def run_forever(self) -> None:
+        wakeup = self.ctx.outbox_wakeup
+        while True:
+            # Clear before working: a change queued while we work sets it again.
+            wakeup.clear()
+            try:
+                while await self.run_once():
+                    pass
+            except Exception:  # keep serving: the rows stay queued and are tried again
+                log.exception("outbox dispatcher round failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wakeup.wait(), timeout=POLL_SECONDS)

@@ -1,0 +1,80 @@
+"""The transactional outbox: queue emails and texts inside a change's transaction."""
+
+from __future__ import annotations
+
+import secrets
+from typing import TYPE_CHECKING, Any
+
+from portal.clock import to_db
+from portal.db import Conn
+from portal.db import organization as org_rows
+from portal.db import outbox as outbox_rows
+
+if TYPE_CHECKING:
+    from portal.context import PortalContext
+
+
+def _message_id(ctx: PortalContext) -> str:
+    """Stable for the row's life: a retried email carries the same Message-ID."""
+    domain = ctx.settings.mail_from.rsplit("@", 1)[-1].strip(" >") or "portal.invalid"
+    return f"<{secrets.token_hex(16)}@{domain}>"
+
+
+async def queue_email(
+    conn: Conn,
+    ctx: PortalContext,
+    *,
+    template: str,
+    to: str,
+    person_id: int | None = None,
+    **context: Any,
+) -> int:
+    """Render now (what was sent is what is stored) and queue one email to one address."""
+    organization = context.pop("organization", None) or await org_rows.get(conn)
+    rendered = ctx.emails.render(
+        template, organization=organization, url_for=ctx.url_for, **context
+    )
+    outbox_id = await outbox_rows.add(
+        conn,
+        channel="email",
+        template=template,
+        recipient=to,
+        person_id=person_id,
+        subject=rendered.subject,
+        body_text=rendered.text,
+        body_html=rendered.html,
+        message_id=_message_id(ctx),
+        requires_consent=False,
+        now=to_db(ctx.now()),
+    )
+    ctx.outbox_wakeup.set()
+    return outbox_id
+
+
+async def queue_text(
+    conn: Conn,
+    ctx: PortalContext,
+    *,
+    template: str,
+    to: str,
+    body: str,
+    person_id: int | None = None,
+    requires_consent: bool = True,
+) -> int:
+    """Queue one text. `requires_consent=False` only for the replies the rules allow to a
+    number that may not be texted otherwise (the one STOP confirmation, HELP answers)."""
+    outbox_id = await outbox_rows.add(
+        conn,
+        channel="sms",
+        template=template,
+        recipient=to,
+        person_id=person_id,
+        subject="",
+        body_text=body,
+        body_html="",
+        message_id=_message_id(ctx),
+        requires_consent=requires_consent,
+        now=to_db(ctx.now()),
+    )
+    ctx.outbox_wakeup.set()
+    return outbox_id

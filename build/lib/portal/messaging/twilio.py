@@ -1,0 +1,152 @@
+"""Twilio over HTTP: sending texts through its REST API with httpx, and reading its webhooks.
+
+Everything that knows Twilio's field names and error codes is here: the rest of the product
+gets `Outcome`, `InboundText` and `DeliveryReport` (messaging/providers.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Iterable
+
+import httpx
+
+from portal.messaging.providers import DeliveryReport, InboundText, Outcome
+
+CARRIER_STOP = "21610"  # "Attempt to send to unsubscribed recipient": the handset sent STOP
+KNOWN_STATUSES = frozenset(
+    {
+        "accepted",
+        "queued",
+        "sending",
+        "sent",
+        "delivered",
+        "undelivered",
+        "failed",
+        "receiving",
+        "received",
+        "read",
+        "canceled",
+        "scheduled",
+    }
+)
+
+
+def signature(auth_token: str, url: str, params: Iterable[tuple[str, str]]) -> str:
+    """X-Twilio-Signature as Twilio documents it: base64(HMAC-SHA1(token, URL + each POST
+    parameter's name and value, sorted by name))."""
+    payload = url + "".join(name + value for name, value in sorted(params))
+    digest = hmac.new(auth_token.encode(), payload.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def signature_is_valid(
+    auth_token: str, url: str, params: Iterable[tuple[str, str]], given: str | None
+) -> bool:
+    if not auth_token or not given:
+        return False
+    return hmac.compare_digest(signature(auth_token, url, params), given)
+
+
+class TwilioProvider:
+    """Sends outbox texts through Twilio's Messages API, one request per text."""
+
+    channel = "sms"
+
+    def __init__(
+        self,
+        *,
+        api_url: str,
+        account_sid: str,
+        auth_token: str,
+        from_number: str,
+        status_callback: str,
+        timeout: float = 10.0,
+    ) -> None:
+        self.endpoint = f"{api_url}/2010-04-01/Accounts/{account_sid}/Messages.json"
+        self.auth = (account_sid, auth_token)
+        self.from_number = from_number
+        self.status_callback = status_callback
+        self.timeout = timeout
+
+    @classmethod
+    def from_settings(cls, settings, *, status_callback: str) -> TwilioProvider:
+        return cls(
+            api_url=settings.twilio_api_url,
+            account_sid=settings.twilio_account_sid,
+            auth_token=str(settings.twilio_auth_token),
+            from_number=settings.twilio_from_number,
+            status_callback=status_callback,
+        )
+
+    async def send_batch(self, rows: list) -> dict[int, Outcome]:
+        outcomes = {}
+        async with httpx.AsyncClient(auth=self.auth, timeout=self.timeout) as client:
+            for row in rows:
+                outcomes[row.id] = await self._send(client, row)
+        return outcomes
+
+    async def _send(self, client: httpx.AsyncClient, row) -> Outcome:
+        try:
+            response = await client.post(
+                self.endpoint,
+                data={
+                    "From": self.from_number,
+                    "To": row.recipient,
+                    "Body": row.body_text,
+                    "StatusCallback": self.status_callback,
+                },
+            )
+        except httpx.HTTPError as exc:  # timeouts and refused connections: try again later
+            return Outcome.retry(f"{type(exc).__name__}: {exc}")
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = {}
+        if response.status_code >= 500:
+            return Outcome.retry(f"Twilio {response.status_code}")
+        if response.status_code >= 400:
+            code = str(answer.get("code") or "")
+            error = f"Twilio {response.status_code} {code}: {answer.get('message', '')}"
+            if code == CARRIER_STOP:
+                return Outcome.opted_out_at_carrier(error, {"error_code": code})
+            return Outcome.failed(error)
+        return Outcome.sent(provider_id=answer.get("sid"), provider_status=answer.get("status"))
+
+
+# What Twilio's OptOutType says it did, in the product's own reply kinds.
+_OPT_OUT_TYPES = {"STOP": "opt_out", "START": "opt_in", "HELP": "help"}
+
+
+def inbound_text(fields: dict[str, str]) -> InboundText | None:
+    """An inbound-text webhook's fields (already signature-checked), or None if incomplete."""
+    if not fields.get("MessageSid") or not fields.get("From"):
+        return None
+    return InboundText(
+        message_sid=fields["MessageSid"][:64],
+        from_phone=fields["From"][:32],
+        to_phone=fields.get("To", "")[:32],
+        body=fields.get("Body", ""),
+        # Twilio sets OptOutType when its own Advanced Opt-Out already answered the keyword.
+        provider_answered=_OPT_OUT_TYPES.get(fields.get("OptOutType", "").strip().upper(), ""),
+        provider_detail=fields.get("OptOutType", "")[:32],
+    )
+
+
+def delivery_report(fields: dict[str, str]) -> DeliveryReport | None:
+    """A status callback's fields (already signature-checked), or None if unusable."""
+    sid = fields.get("MessageSid") or fields.get("SmsSid") or ""
+    status = (fields.get("MessageStatus") or fields.get("SmsStatus") or "").lower()
+    if not sid or status not in KNOWN_STATUSES:
+        return None
+    code = fields.get("ErrorCode", "")
+    return DeliveryReport(
+        provider_id=sid[:64],
+        status=status,
+        error=f"Twilio error {code}" if code else "",
+        to_phone=fields.get("To", "")[:32],
+        recipient_opted_out=code == CARRIER_STOP,
+        evidence={"error_code": code, "message_sid": sid[:64], "status": status} if code else {},
+    )

@@ -1,0 +1,1 @@
+"""People: families, contacts and students; the roster import and the demo organization."""

@@ -1,0 +1,1 @@
+"""Inbound texts: reading keywords in every language, and what each reply does."""

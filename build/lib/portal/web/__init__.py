@@ -1,0 +1,1 @@
+"""The web layer: middleware, page rendering and the views of each area."""

@@ -1,0 +1,63 @@
+"""Reading and checking what people type: names, email addresses and cell phones."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from portal import phones
+from portal.consent.commands import PersonEdit
+from portal.validation import name_problem, normalize_email
+
+
+@dataclasses.dataclass
+class PersonForm:
+    first_name: str = ""
+    last_name: str = ""
+    email: str = ""
+    cell_phone: str = ""
+    allow_texting: bool = False
+    errors: dict[str, str] = dataclasses.field(default_factory=dict)
+    # Cleaned values, set when the form is valid.
+    clean_email: str | None = None
+    clean_phone: str | None = None
+
+    @classmethod
+    def from_form(cls, form, *, email_required: bool) -> PersonForm:
+        data = cls(
+            first_name=str(form.get("first_name", "")).strip(),
+            last_name=str(form.get("last_name", "")).strip(),
+            email=str(form.get("email", "")).strip(),
+            cell_phone=str(form.get("cell_phone", "")).strip(),
+            allow_texting=form.get("allow_texting") == "on",
+        )
+        for field in ("first_name", "last_name"):
+            problem = name_problem(getattr(data, field))
+            if problem:
+                data.errors[field] = problem
+        if data.email:
+            try:
+                data.clean_email = normalize_email(data.email)
+            except ValueError as exc:
+                data.errors["email"] = str(exc)
+        elif email_required:
+            data.errors["email"] = "Enter an email address: it is how you log in."
+        if data.cell_phone:
+            try:
+                data.clean_phone = phones.normalize(data.cell_phone)
+            except phones.InvalidPhone as exc:
+                data.errors["cell_phone"] = str(exc)
+        return data
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+    def edit(self) -> PersonEdit:
+        """What a valid form asks for, in the terms of the update_person command."""
+        return PersonEdit(
+            first_name=self.first_name,
+            last_name=self.last_name,
+            email=self.clean_email,
+            cell_phone=self.clean_phone,
+            allow_texting=self.allow_texting,
+        )

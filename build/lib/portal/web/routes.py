@@ -1,0 +1,75 @@
+"""The route table: every URL of the portal by dotted name, the whole surface in one place."""
+
+from __future__ import annotations
+
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from portal.paths import STATIC_DIR
+from portal.settings import Settings
+from portal.web import account, auth_views, consent_links, dev, health, staff, webhooks
+
+
+def routes(settings: Settings) -> list:
+    """Every route of the portal, by dotted name: the whole surface in one table."""
+    G, P = ["GET"], ["POST"]  # GET routes answer HEAD too; only POSTs change anything
+    # fmt: off
+    table = [
+        Route("/", auth_views.home, name="home"),
+        Route("/healthz", health.healthz, name="health"),
+        Route("/login", auth_views.login_form, methods=G, name="auth.login_form"),
+        Route("/login", auth_views.login, methods=P, name="auth.login"),
+        Route("/logout", auth_views.logout_form, methods=G, name="auth.logout_form"),
+        Route("/logout", auth_views.logout, methods=P, name="auth.logout"),
+        Route("/forgot-password", auth_views.forgot_form, methods=G, name="auth.forgot_form"),
+        Route("/forgot-password", auth_views.forgot, methods=P, name="auth.forgot"),
+        Route("/reset-password/{token}", auth_views.reset_form, methods=G, name="auth.reset_form"),
+        Route("/reset-password/{token}", auth_views.reset, methods=P, name="auth.reset"),
+        Route("/invite/{token}", auth_views.invite_form, methods=G, name="auth.invite_form"),
+        Route("/invite/{token}", auth_views.invite, methods=P, name="auth.invite"),
+        Route("/account/password", auth_views.password_form, methods=G,
+              name="account.password_form"),
+        Route("/account/password", auth_views.change_password, methods=P,
+              name="account.password"),
+        Route("/account/settings", account.settings, methods=G, name="account.settings"),
+        Route("/account/settings/edit", account.edit_form, methods=G,
+              name="account.settings_edit_form"),
+        Route("/account/settings/edit", account.edit, methods=P,
+              name="account.settings_edit"),
+        Route("/account/contacts", account.contacts, methods=G, name="account.contacts"),
+        Route("/account/contacts/{person_id}/edit", account.edit_form, methods=G,
+              name="account.contact_edit_form"),
+        Route("/account/contacts/{person_id}/edit", account.edit, methods=P,
+              name="account.contact_edit"),
+        Route("/account/contacts/{person_id}/invite", account.invite, methods=P,
+              name="account.contact_invite"),
+        Route("/account/students", account.students, methods=G, name="account.students"),
+        Route("/account/students/{person_id}", account.student, methods=G,
+              name="account.student"),
+        Route("/account/students/{person_id}/edit", account.edit_form, methods=G,
+              name="account.student_edit_form"),
+        Route("/account/students/{person_id}/edit", account.edit, methods=P,
+              name="account.student_edit"),
+        Route("/text-consent/{token}", consent_links.link, methods=G, name="consent.link"),
+        Route("/text-consent/{token}", consent_links.answer, methods=P, name="consent.answer"),
+        Route("/text-consent/{token}/new-link", consent_links.new_link, methods=P,
+              name="consent.new_link"),
+        # Webhooks: no CSRF token; each checks X-Twilio-Signature before anything else.
+        Route("/webhooks/twilio/sms", webhooks.sms, methods=P, name="webhooks.sms"),
+        Route("/webhooks/twilio/status", webhooks.status, methods=P, name="webhooks.status"),
+        Route("/staff/", staff.people, methods=G, name="staff.people"),
+        Route("/staff/people/{person_id}", staff.person, methods=G, name="staff.person"),
+        Route("/staff/messages", staff.messages, methods=G, name="staff.messages"),
+        Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
+    ]
+    if settings.is_development:
+        # Only in development: nobody's real mail is ever shown here.
+        table += [
+            Route("/dev/mailbox", dev.mailbox, methods=G, name="dev.mailbox"),
+            Route("/dev/mailbox/{index:int}.html", dev.mail_html, methods=G,
+                  name="dev.mail_html"),
+            Route("/dev/phone", dev.phone, methods=G, name="dev.phone"),
+            Route("/dev/phone", dev.phone_send, methods=P, name="dev.phone_send"),
+        ]
+    # fmt: on
+    return table

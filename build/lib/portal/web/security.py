@@ -1,0 +1,181 @@
+"""Request security: the session cookie, session-bound CSRF tokens, and safe headers.
+
+CSRF is fail-closed: every POST is checked here before any view runs, so a new POST route is
+protected without anyone remembering to. Only webhooks, which carry their own signature
+check, are exempt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from http.cookies import SimpleCookie
+from urllib.parse import parse_qs
+
+from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from portal.accounts import sessions
+from portal.clock import to_db
+from portal.db import accounts as account_rows
+
+CSRF_COOKIE = "portal_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_EXEMPT_PREFIXES = ("/webhooks/",)
+MAX_FORM_BYTES = 1_000_000
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def csrf_token_for(secret: str, binding: str) -> str:
+    return hmac.new(secret.encode(), f"csrf:{binding}".encode(), hashlib.sha256).hexdigest()
+
+
+class SecurityMiddleware:
+    """Loads the session's account, checks CSRF on unsafe methods, sets cookies and headers."""
+
+    def __init__(self, app: ASGIApp, ctx) -> None:
+        self.app = app
+        self.ctx = ctx
+        self.secure_cookies = ctx.settings.public_url.startswith("https://")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["path"].startswith("/static/"):
+            await self.app(scope, receive, send)
+            return
+        # One connection for the whole request: the view's queries reuse it.
+        async with self.ctx.db.read() as conn:
+            await self._handle(scope, receive, send, conn)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send, conn) -> None:
+        cookies = _cookies(scope)
+        session_id = cookies.get(sessions.SESSION_COOKIE, "")
+        account = None
+        if session_id and len(session_id) < 100:
+            account = await account_rows.session_account(
+                conn, sessions.hash_session_id(session_id), to_db(self.ctx.now())
+            )
+        # A logged-in form is bound to the session; an anonymous one to a random cookie.
+        anon = cookies.get(CSRF_COOKIE, "")
+        new_anon = None
+        if account is None and not (16 <= len(anon) <= 64):
+            anon = new_anon = secrets.token_urlsafe(24)
+        binding = account.session_hash if account else anon
+        state = scope.setdefault("state", {})
+        state["account"] = account
+        state["session_id"] = session_id if account else None
+        state["csrf_token"] = csrf_token_for(str(self.ctx.settings.secret_key), binding)
+
+        if scope["method"] in UNSAFE_METHODS and not scope["path"].startswith(CSRF_EXEMPT_PREFIXES):
+            body = await _read_body(receive)
+            if body is None or not await _token_matches(scope, body, state["csrf_token"]):
+                await _forbidden(scope, send)
+                return
+            receive = _replay(body)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("X-Frame-Options", "DENY")
+                headers.setdefault("Referrer-Policy", "same-origin")
+                headers.setdefault(
+                    "Content-Security-Policy",
+                    "default-src 'self'; img-src 'self' data:; style-src 'self';"
+                    " frame-src 'self'; form-action 'self'; frame-ancestors 'none';"
+                    " base-uri 'none'",
+                )
+                if new_anon:
+                    headers.append("Set-Cookie", self._cookie(CSRF_COOKIE, new_anon))
+                if account is not None:
+                    headers.setdefault("Cache-Control", "no-store")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+    def _cookie(self, name: str, value: str, max_age: int | None = None) -> str:
+        parts = [f"{name}={value}", "Path=/", "HttpOnly", "SameSite=Lax"]
+        if max_age is not None:
+            parts.append(f"Max-Age={max_age}")
+        if self.secure_cookies:
+            parts.append("Secure")
+        return "; ".join(parts)
+
+
+def session_cookie(ctx, session_id: str | None) -> dict:
+    """Arguments for Response.set_cookie: the session id only, never any data."""
+    return {
+        "key": sessions.SESSION_COOKIE,
+        "value": session_id or "",
+        "max_age": ctx.settings.session_days * 86400 if session_id else 0,
+        "httponly": True,
+        "samesite": "lax",
+        "secure": ctx.settings.public_url.startswith("https://"),
+        "path": "/",
+    }
+
+
+def _cookies(scope: Scope) -> dict[str, str]:
+    for name, value in scope.get("headers", []):
+        if name == b"cookie":
+            jar = SimpleCookie()
+            try:
+                jar.load(value.decode("latin-1"))
+            except Exception:  # a malformed cookie header counts as no cookies
+                return {}
+            return {k: m.value for k, m in jar.items()}
+    return {}
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_FORM_BYTES:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
+async def _token_matches(scope: Scope, body: bytes, expected: str) -> bool:
+    headers = dict(scope.get("headers", []))
+    given = headers.get(b"x-csrf-token", b"").decode("latin-1")
+    content_type = headers.get(b"content-type", b"").decode("latin-1")
+    if not given and content_type.startswith("application/x-www-form-urlencoded"):
+        given = (parse_qs(body.decode("utf-8", "replace")).get(CSRF_FIELD) or [""])[0]
+    elif not given and content_type.startswith("multipart/form-data"):
+        form = await Request(scope, _replay(body)).form()
+        given = str(form.get(CSRF_FIELD) or "")
+    return bool(given) and hmac.compare_digest(given, expected)
+
+
+async def _forbidden(scope: Scope, send: Send) -> None:
+    from portal.web.pages import templates
+
+    request = Request(scope)
+    response = templates.TemplateResponse(
+        request, "errors/403.html", {"account": None, "csrf_token": ""}, status_code=403
+    )
+    await response(scope, _replay(b""), send)

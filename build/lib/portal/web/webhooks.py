@@ -1,0 +1,71 @@
+"""Twilio webhooks: inbound texts and delivery statuses, each checked by its signature first.
+
+These are the only POSTs without a CSRF token: X-Twilio-Signature, computed over PUBLIC_URL
+and every parameter, is their proof of origin. A missing or wrong one changes nothing.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from portal import phones
+from portal.consent import commands
+from portal.db import outbox as outbox_rows
+from portal.messaging import twilio
+from portal.replies import inbound
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+
+async def _signed_fields(request: Request) -> dict[str, str] | None:
+    """The form's fields, or None when the signature does not match them."""
+    ctx = request.app.state.ctx
+    form = await request.form()
+    params = [(name, str(value)) for name, value in form.multi_items()]
+    # Twilio signs the URL it called: the public one, not what a proxy handed us.
+    url = ctx.settings.public_url + request.url.path
+    if request.url.query:
+        url += "?" + request.url.query
+    if not twilio.signature_is_valid(
+        ctx.twilio_auth_token, url, params, request.headers.get("x-twilio-signature")
+    ):
+        return None
+    return dict(params)
+
+
+def _forbidden() -> Response:
+    return Response("signature check failed", status_code=403, media_type="text/plain")
+
+
+async def sms(request: Request) -> Response:
+    fields = await _signed_fields(request)
+    if fields is None:
+        return _forbidden()
+    text = twilio.inbound_text(fields)
+    if text is None:
+        return Response("MessageSid and From are required", status_code=400)
+    ctx = request.app.state.ctx
+    async with ctx.db.write() as conn:
+        await inbound.handle_inbound(conn, ctx, text)
+    # Answer at once with nothing: any reply goes out through the outbox.
+    return Response(EMPTY_TWIML, media_type="text/xml")
+
+
+async def status(request: Request) -> Response:
+    fields = await _signed_fields(request)
+    if fields is None:
+        return _forbidden()
+    report = twilio.delivery_report(fields)
+    if report is None:
+        return Response("MessageSid and a known MessageStatus are required", status_code=400)
+    ctx = request.app.state.ctx
+    async with ctx.db.write() as conn:
+        row = await outbox_rows.set_provider_status(
+            conn, report.provider_id, report.status, report.error
+        )
+        if report.recipient_opted_out:
+            phone = (row.recipient if row else None) or phones.try_normalize(report.to_phone)
+            if phone:
+                await commands.carrier_opt_out(conn, ctx, phone=phone, detail=dict(report.evidence))
+    return Response(status_code=204)
