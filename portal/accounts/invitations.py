@@ -24,6 +24,12 @@ async def invite(conn: Conn, ctx: PortalContext, *, person: Row, invited_by: str
         raise CannotInvite("Only adult contacts can have a login.")
     if not person.email:
         raise CannotInvite(f"Add an email address for {person.first_name} first.")
+    if not person.email_confirmed:
+        # Whoever typed the address could take the login, and answer for this person.
+        raise CannotInvite(
+            f"{person.first_name}'s email address was changed by someone else. Ask the office"
+            f" to confirm it with {person.first_name} before inviting them."
+        )
     if await account_rows.by_person(conn, person.id) or await account_rows.by_email(
         conn, person.email
     ):

@@ -19,9 +19,11 @@ from portal.consent.rules import (
     Actor,
     Change,
     Channel,
+    LoginEmail,
     Status,
     StopLocked,
     current_for_phone,
+    email_confirmed_after_edit,
     opt_in_status,
     texting_status,
 )
@@ -173,13 +175,24 @@ async def change_phone(
 
 @dataclasses.dataclass(frozen=True)
 class PersonEdit:
-    """A person's details as submitted on an edit form, already validated and normalised."""
+    """A person's details as submitted on an edit form, already validated and normalised.
+
+    `allow_texting_was` is the switch as the form showed it. For the same number, only a
+    switch the person moved is a texting choice: saving a form without touching it changes
+    nothing (rule 4), even if the status moved on since the form was shown (a Yes or No
+    answered meanwhile). A new number takes the switch as saved (rule 6).
+    """
 
     first_name: str
     last_name: str
     email: str | None
     cell_phone: str | None
     allow_texting: bool
+    allow_texting_was: bool
+
+    @property
+    def switch_moved(self) -> bool:
+        return self.allow_texting != self.allow_texting_was
 
 
 async def update_person(
@@ -187,7 +200,11 @@ async def update_person(
 ) -> None:
     """Save an edit form: details first, then the phone reset (rule 6), then the texting
     choice (rule 4), all in the caller's one transaction, so a refusal saves nothing."""
-    before = texting_status(person)
+    acting_for_self = actor.person_id == person.id
+    email_changed = (edit.email or "").lower() != (person.email or "").lower()
+    holder = await account_rows.by_person(conn, person.id)
+    if email_changed and holder is not None and not acting_for_self and actor.kind == "contact":
+        raise LoginEmail(person.first_name)
     phone_changed = edit.cell_phone != person.cell_phone
     await people_rows.update_details(
         conn,
@@ -195,29 +212,35 @@ async def update_person(
         first_name=edit.first_name,
         last_name=edit.last_name,
         email=edit.email,
+        email_confirmed=email_confirmed_after_edit(
+            person, edit.email, actor, acting_for_self=acting_for_self
+        ),
         cell_phone=edit.cell_phone,
         now=to_db(ctx.now()),
     )
-    holder = await account_rows.by_person(conn, person.id)
     if holder is not None and edit.email:
         # The login follows the person: same email, and the name the ledger and emails show.
         await account_rows.set_identity(
             conn, holder.id, email=edit.email, display_name=f"{edit.first_name} {edit.last_name}"
         )
+    if email_changed and person.email and not acting_for_self and person.kind == "contact":
+        # The address on file until now hears of it: a change made behind an adult's back
+        # is how someone else would try to answer for them.
+        await notices.email_changed_by_other(
+            conn, ctx, person=person, new_email=edit.email, actor=actor
+        )
+    # A new number starts from nothing, so the switch as saved is the choice for it; for the
+    # same number only a switch the person moved is a choice.
+    turn_on = edit.allow_texting and (edit.switch_moved or phone_changed)
     if phone_changed:
         await change_phone(
-            conn,
-            ctx,
-            person_id=person.id,
-            new_phone=edit.cell_phone,
-            actor=actor,
-            ask=not edit.allow_texting,
+            conn, ctx, person_id=person.id, new_phone=edit.cell_phone, actor=actor, ask=not turn_on
         )
-    if edit.allow_texting:
+    if turn_on:
         await set_texting(
             conn, ctx, person_id=person.id, allow=True, channel=Channel.PORTAL, actor=actor
         )
-    elif before.code in ("allowed", "pending") and not phone_changed:
+    elif edit.switch_moved and not phone_changed:
         await set_texting(
             conn, ctx, person_id=person.id, allow=False, channel=Channel.PORTAL, actor=actor
         )

@@ -68,6 +68,22 @@ async def person_changed(
         )
 
 
+async def email_changed_by_other(
+    conn: Conn, ctx: PortalContext, *, person: Row, new_email: str | None, actor: Actor
+) -> None:
+    """Tell the address on file that someone else replaced it."""
+    await outbox.queue_email(
+        conn,
+        ctx,
+        template="email_changed_by_other",
+        to=person.email,
+        person_id=person.id,
+        person=person,
+        new_email=new_email,
+        actor=actor,
+    )
+
+
 async def number_stopped(
     conn: Conn, ctx: PortalContext, *, phone: str, channel: Channel, evidence: dict[str, Any]
 ) -> None:
@@ -90,8 +106,10 @@ async def number_stopped(
 async def queue_consent_request(
     conn: Conn, ctx: PortalContext, *, person: Row, requested_by: str = ""
 ) -> int | None:
-    """Issue a Yes/No link at the person's current consent version and email it to them."""
-    if not person.email or not person.cell_phone:
+    """Issue a Yes/No link at the person's current consent version and email it to them.
+
+    Never to an address someone else typed for them (rule 4): whoever typed it could answer."""
+    if not person.email or not person.cell_phone or not person.email_confirmed:
         return None
     state = await ledger.state_for_update(conn, person.id)
     link = await ctx.consent_links.issue(

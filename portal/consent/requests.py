@@ -35,6 +35,8 @@ def why_not_askable(person) -> str | None:
         return "no cell phone"
     if not person.email:
         return "no email address"
+    if not person.email_confirmed:
+        return "email address typed by someone else, not yet confirmed"
     if person.suppressed:
         return "number replied STOP: only START from the phone lifts it"
     if person.blocked:

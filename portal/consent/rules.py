@@ -77,6 +77,20 @@ class Blocked(ConsentError):
     code = "blocked"
 
 
+class EmailUnconfirmed(ConsentError):
+    """Another family member typed this adult's address: a Yes link must not go to it, or
+    whoever typed it could answer for them (rule 4)."""
+
+    code = "email_unconfirmed"
+
+
+class LoginEmail(ConsentError):
+    """Only the adult who logs in with an address may change it: otherwise a password reset
+    to the new address would hand their login, and their consent, to someone else."""
+
+    code = "login_email"
+
+
 class WrongChannel(ConsentError):
     """A channel that can only opt out (carrier, phone change) was asked to opt in."""
 
@@ -132,6 +146,17 @@ def texting_status(person: Row, org_phone: str = "") -> TextingStatus:
     return TextingStatus(code, first_name=person.first_name, org_phone=org_phone)
 
 
+def email_confirmed_after_edit(
+    person: Row, new_email: str | None, actor: Actor, *, acting_for_self: bool
+) -> bool:
+    """Whether an address is the person's own after an edit: set by themselves, by staff or
+    by an import; an address another family member typed is not, until confirmed."""
+    if acting_for_self or actor.kind in ("staff", "system"):
+        return True
+    unchanged = (new_email or "").lower() == (person.email or "").lower()
+    return bool(person.email_confirmed) if unchanged else False
+
+
 def current_for_phone(state: Row | None, phone: str | None) -> Status:
     """The person's status as it applies to this phone: consent never moves to a new number."""
     if state is None or state.phone != phone:
@@ -154,9 +179,12 @@ def opt_in_status(person: Row, channel: Channel, actor: Actor, evidence: dict) -
     if channel == Channel.PORTAL:
         if actor.person_id == person.id or person.kind == "student":
             return Status.OPTED_IN
-        # Another adult must agree for themselves: they get the Yes/No email.
+        # Another adult must agree for themselves: they get the Yes/No email, at an address
+        # that is theirs.
         if not person.email:
             raise NeedsEmail(person.first_name)
+        if not person.email_confirmed:
+            raise EmailUnconfirmed(person.first_name)
         return Status.PENDING
     if channel in (Channel.EMAIL_LINK, Channel.SMS_KEYWORD):
         return Status.OPTED_IN

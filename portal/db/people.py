@@ -8,7 +8,7 @@ from portal.db import Conn, Row
 # suppressed, in one query, so a page costs one round trip for its people.
 _PERSON_WITH_STATE = """
 SELECT p.id, p.family_id, p.kind, p.first_name, p.last_name, p.email, p.cell_phone,
-       p.is_account_holder, p.blocked, p.created_at, p.updated_at,
+       p.is_account_holder, p.blocked, p.email_confirmed, p.created_at, p.updated_at,
        COALESCE(s.status, 'none') AS status, s.phone AS consent_phone,
        COALESCE(s.version, 0) AS consent_version, s.updated_at AS consent_updated_at,
        COALESCE(ps.active, 0) AS suppressed,
@@ -104,17 +104,20 @@ async def update_details(
     first_name: str,
     last_name: str,
     email: str | None,
+    email_confirmed: bool,
     cell_phone: str | None,
     now: str,
 ) -> None:
     await conn.execute(
         "UPDATE people SET first_name = :first_name, last_name = :last_name, email = :email,"
-        " cell_phone = :cell_phone, updated_at = :now WHERE id = :id",
+        " email_confirmed = :confirmed, cell_phone = :cell_phone, updated_at = :now"
+        " WHERE id = :id",
         {
             "id": person_id,
             "first_name": first_name,
             "last_name": last_name,
             "email": email,
+            "confirmed": int(email_confirmed),
             "cell_phone": cell_phone,
             "now": now,
         },

@@ -118,8 +118,13 @@ async def edit_form(request: Request) -> Response:
         cell_phone=phones.display(person.cell_phone),
     )
     status = _status(request, person)
-    form.allow_texting = status.code in ("allowed", "pending")
+    form.allow_texting = form.allow_texting_was = _switch_on(status)
     return _edit_page(request, which, person, form, status)
+
+
+def _switch_on(status: rules.TextingStatus) -> bool:
+    """The switch shows on while texts are allowed or their owner's Yes is awaited."""
+    return status.code in ("allowed", "pending")
 
 
 @family_required
@@ -132,13 +137,17 @@ async def edit(request: Request) -> Response:
     try:
         async with ctx.db.write() as conn:
             person = await _load_for_edit(conn, request, which)
-            await _check_emails(conn, person, form)
+            await _check_emails(conn, person, form, account)
             if form.valid:
                 actor = await commands.actor_for_account(
                     conn, account.id, ip=client_ip(request), user_agent=user_agent(request)
                 )
                 await commands.update_person(
-                    conn, ctx, person=person, edit=form.edit(), actor=actor
+                    conn,
+                    ctx,
+                    person=person,
+                    edit=form.edit(shown_on=_switch_on(_status(request, person))),
+                    actor=actor,
                 )
                 return RedirectResponse(_back(request, which, person) + "?saved=1", status_code=303)
     except rules.ConsentError as exc:
@@ -151,10 +160,21 @@ async def edit(request: Request) -> Response:
     )
 
 
-async def _check_emails(conn, person, form: PersonForm) -> None:
-    """An account holder keeps a login email; two contacts never share one."""
+async def _check_emails(conn, person, form: PersonForm, account) -> None:
+    """An account holder keeps a login email; only the owner of a login changes its address;
+    two contacts never share one."""
     if person.is_account_holder and not form.email and "email" not in form.errors:
         form.errors["email"] = "Enter an email address: it is how you log in."
+    if (
+        person.has_login
+        and person.id != account.person_id
+        and (form.clean_email or "").lower() != (person.email or "").lower()
+        and "email" not in form.errors
+    ):
+        form.errors["email"] = (
+            f"{person.first_name} logs in with this email address, so only"
+            f" {person.first_name} can change it."
+        )
     if (
         form.valid
         and form.clean_email

@@ -16,6 +16,8 @@ class PersonForm:
     email: str = ""
     cell_phone: str = ""
     allow_texting: bool = False
+    # The switch as the form showed it, so that only a moved switch counts as a choice.
+    allow_texting_was: bool | None = None
     errors: dict[str, str] = dataclasses.field(default_factory=dict)
     # Cleaned values, set when the form is valid.
     clean_email: str | None = None
@@ -29,6 +31,7 @@ class PersonForm:
             email=str(form.get("email", "")).strip(),
             cell_phone=str(form.get("cell_phone", "")).strip(),
             allow_texting=form.get("allow_texting") == "on",
+            allow_texting_was={"on": True, "off": False}.get(str(form.get("allow_texting_was"))),
         )
         for field in ("first_name", "last_name"):
             problem = name_problem(getattr(data, field))
@@ -52,12 +55,15 @@ class PersonForm:
     def valid(self) -> bool:
         return not self.errors
 
-    def edit(self) -> PersonEdit:
-        """What a valid form asks for, in the terms of the update_person command."""
+    def edit(self, *, shown_on: bool) -> PersonEdit:
+        """What a valid form asks for, in the terms of the update_person command. `shown_on`
+        is the switch as the current status would show it, for a form that did not say."""
+        was = shown_on if self.allow_texting_was is None else self.allow_texting_was
         return PersonEdit(
             first_name=self.first_name,
             last_name=self.last_name,
             email=self.clean_email,
             cell_phone=self.clean_phone,
             allow_texting=self.allow_texting,
+            allow_texting_was=was,
         )

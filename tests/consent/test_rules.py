@@ -20,6 +20,7 @@ def person(**overrides) -> Row:
         "status": Status.OPTED_IN,
         "suppressed": 0,
         "blocked": 0,
+        "email_confirmed": 1,
     }
     return Row({**base, **overrides})
 
