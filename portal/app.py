@@ -21,6 +21,7 @@ from portal.context import PortalContext
 from portal.db import migrate
 from portal.messaging import choice
 from portal.messaging.dispatcher import OutboxDispatcher
+from portal.replies.spool import InboundSpool
 from portal.settings import Settings
 from portal.web.pages import render
 from portal.web.routes import routes
@@ -69,11 +70,13 @@ def create_app(
         app.state.fake_phone = chosen.fake_phone
         app.state.dispatcher = OutboxDispatcher(ctx, chosen.by_channel, ConsentGate())
         run = settings.run_dispatcher if start_dispatcher is None else start_dispatcher
-        task = asyncio.create_task(app.state.dispatcher.run_forever()) if run else None
+        tasks = [asyncio.create_task(app.state.dispatcher.run_forever())] if run else []
+        # Texts spooled while the database was unavailable are this instance's to process.
+        tasks.append(asyncio.create_task(app.state.inbound_spool.run_forever(ctx)))
         try:
             yield
         finally:
-            if task is not None:
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -87,6 +90,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.ctx = ctx
+    app.state.inbound_spool = InboundSpool(settings.inbound_spool_dir)
     app.state.mail_catcher = None
     app.state.fake_phone = None
     return app

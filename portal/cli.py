@@ -31,6 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     staff.add_argument("--name", default="Staff")
     roster = commands.add_parser("import-roster", help="import families from a CSV file")
     roster.add_argument("file")
+    roster.add_argument(
+        "--dry-run", action="store_true", help="check the file and show, row by row, what it does"
+    )
     ask = commands.add_parser(
         "request-consent", help="email opt-in requests (CLICK HERE) to people"
     )
@@ -194,9 +197,22 @@ def _worker(settings: Settings, args) -> int:
 def _import_roster(settings: Settings, args) -> int:
     from portal.people import roster
 
+    def progress(done: int, total: int) -> None:
+        if total > roster.CHUNK_ROWS:
+            print(f"  {done} of {total} rows written", file=sys.stderr)
+
     async def work(ctx):
-        with open(args.file, newline="", encoding="utf-8-sig") as handle:
-            report = await roster.import_csv(ctx, handle)
+        try:
+            with open(args.file, "rb") as handle:
+                data = handle.read()
+        except OSError as exc:
+            print(f"portal import-roster: {exc.strerror}: {args.file}", file=sys.stderr)
+            return 1
+        report = await roster.import_roster(ctx, data, dry_run=args.dry_run, progress=progress)
+        if args.dry_run and report.ok:
+            print("dry run: nothing was changed")
+            for line in report.row_lines():
+                print(line)
         for line in report.lines():
             print(line)
         return 0 if report.ok else 1

@@ -101,6 +101,12 @@ SETTINGS: tuple[Setting, ...] = (
         "ledger's IP use it. Comma-separated, or * behind a private load balancer.",
     ),
     Setting(
+        "SPOOL_DIR",
+        "",
+        "Folder where an inbound text waits when the database cannot take it at once, so a "
+        "STOP is never lost. Empty: beside the SQLite file, or ./portal-spool.",
+    ),
+    Setting(
         "RUN_DISPATCHER",
         "true",
         "`true`: `portal serve` delivers queued email and texts itself; `false`: leave it to "
@@ -138,11 +144,21 @@ class Settings:
     twilio_api_url: str
     provider_answers_keywords: bool
     forwarded_allow_ips: str
+    spool_dir: str
     run_dispatcher: bool
 
     @property
     def is_development(self) -> bool:
         return self.environment == "development"
+
+    @property
+    def inbound_spool_dir(self) -> Path:
+        if self.spool_dir:
+            return Path(self.spool_dir)
+        if self.database_url.startswith("sqlite:///"):
+            database = Path(self.database_url.removeprefix("sqlite:///"))
+            return database.parent / f"{database.stem}-spool"
+        return Path("portal-spool")
 
     @property
     def signing_keys(self) -> list[str]:
@@ -196,6 +212,7 @@ class Settings:
                 twilio_api_url=raw["TWILIO_API_URL"].rstrip("/"),
                 provider_answers_keywords=_as_bool(raw["PROVIDER_ANSWERS_KEYWORDS"]),
                 forwarded_allow_ips=raw["FORWARDED_ALLOW_IPS"].strip(),
+                spool_dir=raw["SPOOL_DIR"].strip(),
                 run_dispatcher=_as_bool(raw["RUN_DISPATCHER"]),
             )
         except ValueError as exc:

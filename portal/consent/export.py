@@ -40,28 +40,29 @@ async def export_ledger_csv(ctx: PortalContext, handle: IO[str]) -> int:
     writer.writerow(EXPORT_COLUMNS)
     for event in events:
         person = people.get(event.person_id)
-        writer.writerow(
-            [
-                event.id,
-                event.created_at,
-                event.person_id or "",
-                _cell(person.first_name) if person else "",
-                _cell(person.last_name) if person else "",
-                person.kind if person else "number",
-                event.phone or "",
-                event.old_status or "",
-                event.new_status,
-                event.channel,
-                _cell(event.actor_label),
-                _cell(json.dumps(json.loads(event.evidence), ensure_ascii=False)),
-                event.wording_version or "",
-                event.ip,
-                _cell(event.user_agent),
-            ]
-        )
+        row = [
+            event.id,
+            event.created_at,
+            event.person_id or "",
+            person.first_name if person else "",
+            person.last_name if person else "",
+            person.kind if person else "number",
+            event.phone or "",
+            event.old_status or "",
+            event.new_status,
+            event.channel,
+            event.actor_label,
+            json.dumps(json.loads(event.evidence), ensure_ascii=False),
+            event.wording_version or "",
+            event.ip,
+            event.user_agent,
+        ]
+        # Every cell, not only the ones a person typed: any field can carry text from outside.
+        writer.writerow([_cell("" if value is None else str(value)) for value in row])
     return len(events)
 
 
 def _cell(text: str) -> str:
-    """Spreadsheets run cells starting with = + - @ as formulas: make them plain text."""
+    """Spreadsheets run cells starting with = + - @ (or a tab or return) as formulas: make
+    them plain text. A phone number in E.164 starts with + too, and is kept as text this way."""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -54,6 +54,21 @@ class DatabaseError(Exception):
     """The database is unreachable or not set up the way the portal requires."""
 
 
+class DatabaseBusy(DatabaseError):
+    """No turn to write came within the time the caller could wait."""
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether an error means the database cannot take work right now (locked past its
+    timeout, read-only, full, unreachable) rather than that the work itself was wrong."""
+    if isinstance(exc, DatabaseBusy):
+        return True
+    if isinstance(exc, sqlite3.OperationalError | sqlite3.DatabaseError | OSError):
+        return not isinstance(exc, sqlite3.IntegrityError)
+    module = type(exc).__module__
+    return module.startswith("asyncpg") and "Integrity" not in type(exc).__name__
+
+
 class Row(dict):
     """A result row: `row.first_name` and `row["first_name"]` both work."""
 
@@ -131,9 +146,12 @@ class Database:
             yield Conn(connection, self.dialect)
 
     @contextlib.asynccontextmanager
-    async def write(self) -> AsyncIterator[Conn]:
-        """One short write transaction. Never do network I/O inside it."""
-        async with self._writer_turn(), self._db.connection() as connection:
+    async def write(self, *, turn_timeout: float | None = None) -> AsyncIterator[Conn]:
+        """One short write transaction. Never do network I/O inside it.
+
+        `turn_timeout` bounds the wait for this process's turn to write (DatabaseBusy after
+        it); the database's own busy timeout bounds the wait for other processes."""
+        async with self._writer_turn(turn_timeout), self._db.connection() as connection:
             conn = Conn(connection, self.dialect)
             if self.dialect == "sqlite":
                 # Plain BEGIN lets two read-then-write transactions deadlock into "database is
@@ -151,12 +169,19 @@ class Database:
                     yield conn
 
     @contextlib.asynccontextmanager
-    async def _writer_turn(self) -> AsyncIterator[None]:
+    async def _writer_turn(self, timeout: float | None) -> AsyncIterator[None]:
         if self._write_lock is None:
             yield
-        else:
-            async with self._write_lock:
-                yield
+            return
+        try:
+            # Waiting for a lock is safe to abandon: nothing has started yet.
+            await asyncio.wait_for(self._write_lock.acquire(), timeout)
+        except TimeoutError:
+            raise DatabaseBusy(f"no turn to write within {timeout} s") from None
+        try:
+            yield
+        finally:
+            self._write_lock.release()
 
     async def check_pragmas(self) -> None:
         """Fail at start, not at the first lost write, if SQLite is not set up as we require."""

@@ -136,3 +136,41 @@ async def email_taken(conn: Conn, email: str, except_person_id: int | None = Non
 
 async def count(conn: Conn) -> int:
     return await conn.fetch_val("SELECT COUNT(*) FROM people")
+
+
+async def roster_index(conn: Conn) -> list[Row]:
+    """Everyone as an import matches them: family name, kind and names, with the channel of
+    their current consent state, so an import can tell a person's own answer from its own."""
+    return await conn.fetch_all(
+        "SELECT p.id, p.family_id, f.name AS family, p.kind, p.first_name, p.last_name,"
+        " p.email, p.cell_phone, p.blocked, COALESCE(s.status, 'none') AS status,"
+        " s.phone AS consent_phone, e.channel AS consent_channel"
+        " FROM people p JOIN families f ON f.id = p.family_id"
+        " LEFT JOIN consent_state s ON s.person_id = p.id"
+        " LEFT JOIN consent_events e ON e.id = s.last_event_id"
+    )
+
+
+async def families_by_name(conn: Conn) -> dict[str, int]:
+    """Family ids by name as typed, the oldest family first when two share a name."""
+    rows = await conn.fetch_all("SELECT id, name FROM families ORDER BY id DESC")
+    return {row.name: row.id for row in rows}
+
+
+async def suppressed_phones(conn: Conn, phones: list[str]) -> set[str]:
+    """Which of these numbers replied STOP (or were stopped at the carrier)."""
+    if not phones:
+        return set()
+    found: set[str] = set()
+    # In slices: SQLite caps the number of bound parameters in one statement.
+    for start in range(0, len(phones), 500):
+        chunk = phones[start : start + 500]
+        names = {f"p{i}": phone for i, phone in enumerate(chunk)}
+        rows = await conn.fetch_all(
+            "SELECT phone FROM phone_suppressions WHERE active = 1 AND phone IN ("
+            + ", ".join(f":{name}" for name in names)
+            + ")",
+            names,
+        )
+        found.update(row.phone for row in rows)
+    return found

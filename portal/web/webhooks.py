@@ -6,16 +6,24 @@ and every parameter, is their proof of origin. A missing or wrong one changes no
 
 from __future__ import annotations
 
+import logging
+
 from starlette.requests import Request
 from starlette.responses import Response
 
 from portal import phones
 from portal.consent import commands
+from portal.db import is_unavailable
 from portal.db import outbox as outbox_rows
 from portal.messaging import twilio
 from portal.replies import inbound
 
+log = logging.getLogger("portal.webhooks")
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+# Twilio waits 15 s for an answer. This process's writers get this long to give us a turn,
+# and SQLite's busy timeout (5 s) bounds the wait for other processes: past either, the text
+# goes to the spool instead.
+WRITE_TURN_SECONDS = 5.0
 
 
 async def _signed_fields(request: Request) -> dict[str, str] | None:
@@ -46,9 +54,17 @@ async def sms(request: Request) -> Response:
     if text is None:
         return Response("MessageSid and From are required", status_code=400)
     ctx = request.app.state.ctx
-    async with ctx.db.write() as conn:
-        await inbound.handle_inbound(conn, ctx, text)
-    # Answer at once with nothing: any reply goes out through the outbox.
+    try:
+        async with ctx.db.write(turn_timeout=WRITE_TURN_SECONDS) as conn:
+            await inbound.handle_inbound(conn, ctx, text)
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
+        # Recorded as received, on disk, and processed when the database answers: a STOP
+        # is never lost to a busy or broken database.
+        await request.app.state.inbound_spool.put(text)
+        log.warning("inbound text %s spooled: %s", text.message_sid, type(exc).__name__)
+    # Answer with nothing: any reply goes out through the outbox.
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 
