@@ -24,6 +24,7 @@ from portal.settings import Settings
 from portal.twilio import TwilioTransport
 from portal.web import account, auth_views, consent_links, dev, health, staff, webhooks
 from portal.web.pages import render
+from portal.web.proxies import ProxyHeadersMiddleware
 from portal.web.security import SecurityMiddleware
 
 log = logging.getLogger("portal")
@@ -161,7 +162,11 @@ def create_app(
 
     app = Starlette(
         routes=routes(settings),
-        middleware=[Middleware(SecurityMiddleware, ctx=ctx)],
+        middleware=[
+            # Outermost: who the client is must be settled before anything records it.
+            Middleware(ProxyHeadersMiddleware, trusted=settings.forwarded_allow_ips),
+            Middleware(SecurityMiddleware, ctx=ctx),
+        ],
         exception_handlers={HTTPException: _error_page},
         lifespan=lifespan,
     )

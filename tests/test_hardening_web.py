@@ -1,0 +1,196 @@
+"""Hardening of the web layer (issue 8): client addresses behind proxies, login throttling,
+password rehashing, Origin checks, cookies and HSTS, tokens in the access log, error pages,
+huge ids and idle sessions."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import threading
+
+import httpx
+import pytest
+from conftest import PUBLIC_URL, PortalDriver
+from starlette.testclient import TestClient
+
+from portal import demo
+from portal.app import create_app
+from portal.web.proxies import TrustedProxies
+
+
+@contextlib.contextmanager
+def running_portal(settings, clock, mailbox, *, peer="testclient", **changes):
+    """The real app with some settings changed, reached from the address `peer`."""
+    app = create_app(dataclasses.replace(settings, **changes), clock=clock, start_dispatcher=False)
+    with TestClient(app, base_url=PUBLIC_URL, client=(peer, 40000)) as client:
+        driver = PortalDriver(client, app, mailbox)
+        driver.call(demo.load, app.state.ctx)
+        yield driver
+
+
+def login_from(portal, forwarded_for=None, *, email=demo.PARENT_EMAIL, password=None):
+    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
+    token = portal.csrf("/login")
+    return portal.client.post(
+        "/login",
+        data={
+            "email": email,
+            "password": password or demo.PARENT_PASSWORD,
+            "csrf_token": token,
+        },
+        headers=headers,
+        follow_redirects=False,
+    )
+
+
+# --- 5. the client's address behind proxies -------------------------------------------------
+
+
+def test_behind_a_star_load_balancer_the_address_it_appended_is_taken_not_the_clients_own(
+    settings, clock, mailbox
+):
+    with running_portal(
+        settings, clock, mailbox, peer="10.0.0.5", forwarded_allow_ips="*"
+    ) as portal:
+        response = login_from(portal, "6.6.6.6, 203.0.113.9")
+        assert response.status_code == 303
+        [session] = portal.rows("SELECT ip FROM sessions")
+        assert session.ip == "203.0.113.9"
+
+
+def test_the_ledger_records_the_address_our_proxy_saw_not_one_the_client_wrote(
+    settings, clock, mailbox
+):
+    with running_portal(
+        settings, clock, mailbox, peer="10.0.0.5", forwarded_allow_ips="*"
+    ) as portal:
+        forged = '=HYPERLINK("http://evil.example"), 6.6.6.6, 198.51.100.7'
+        assert login_from(portal, forged).status_code == 303
+        avery = portal.person_id("Avery")
+        token = portal.csrf(f"/account/students/{avery}/edit")
+        portal.client.post(
+            f"/account/students/{avery}/edit",
+            data={"first_name": "Avery", "last_name": "Parker", "csrf_token": token},
+            headers={"X-Forwarded-For": forged},
+        )
+        [event] = portal.rows("SELECT ip FROM consent_events ORDER BY id DESC LIMIT 1")
+        assert event.ip == "198.51.100.7"
+
+
+def test_a_client_cannot_dodge_the_per_address_limit_by_writing_x_forwarded_for(
+    settings, clock, mailbox
+):
+    from portal import auth
+
+    with running_portal(
+        settings, clock, mailbox, peer="10.0.0.5", forwarded_allow_ips="*"
+    ) as portal:
+        for n in range(auth.MAX_FAILURES_PER_ADDRESS):
+            claimed = f"192.0.2.{n}, 203.0.113.9"  # a new address every time, on the left
+            response = login_from(portal, claimed, email=f"guess{n}@demo.example", password="x")
+            assert response.status_code == 400
+        assert login_from(portal, "192.0.2.200, 203.0.113.9").status_code == 429
+
+
+@pytest.mark.parametrize(
+    ("trusted", "peer", "forwarded_for", "client"),
+    [
+        # Not from a proxy of ours: the header is the client's own words.
+        ("127.0.0.1", "203.0.113.9", "6.6.6.6", "203.0.113.9"),
+        # Walk from the right past our proxies; the first other hop is the client.
+        ("10.0.0.0/8", "10.0.0.5", "6.6.6.6, 203.0.113.9, 10.1.2.3", "203.0.113.9"),
+        ("127.0.0.1, 10.0.0.5", "127.0.0.1", "6.6.6.6, 203.0.113.9:5123, 10.0.0.5", "203.0.113.9"),
+        # '*': the right-most entry, the one the load balancer appended.
+        ("*", "10.0.0.5", "6.6.6.6, 203.0.113.9", "203.0.113.9"),
+        ("*", "10.0.0.5", "[2001:db8::1]:443", "2001:db8::1"),
+        # Something that is not an address is never taken, nor anything left of it.
+        ("*", "10.0.0.5", '6.6.6.6, =HYPERLINK("x")', "10.0.0.5"),
+        ("10.0.0.0/8", "10.0.0.5", "6.6.6.6, junk, 10.1.2.3", "10.0.0.5"),
+        # Only our own proxies in the list: the first of them.
+        ("10.0.0.0/8", "10.0.0.5", "10.9.9.9, 10.1.2.3", "10.9.9.9"),
+    ],
+)
+def test_only_the_hops_our_proxies_added_are_believed(trusted, peer, forwarded_for, client):
+    assert TrustedProxies(trusted).client_host(peer, forwarded_for) == client
+
+
+# --- 5 and 10, through `portal serve` and a real uvicorn ------------------------------------
+
+
+class _Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+@pytest.fixture
+def served(tmp_path, monkeypatch):
+    """`portal serve` for real: uvicorn started with exactly the arguments the CLI gives it
+    (on a free port), its access log collected; yields a function that GETs a path."""
+    import uvicorn
+
+    from portal.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'served.sqlite3'}")
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "*")
+    monkeypatch.setenv("RUN_DISPATCHER", "false")
+    servers = []
+
+    def run(app, **kwargs):
+        server = uvicorn.Server(uvicorn.Config(app, **{**kwargs, "port": 0}))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        servers.append((server, thread))
+
+    monkeypatch.setattr(uvicorn, "run", run)
+    access = logging.getLogger("uvicorn.access")
+    lines = _Lines()
+    try:
+        assert main(["serve", "--host", "127.0.0.1"]) == 0
+        [(server, thread)] = servers
+        access.addHandler(lines)
+        for _ in range(1000):  # wait for the listener, not for a time
+            if server.started:
+                break
+            thread.join(0.01)
+        assert server.started
+        port = server.servers[0].sockets[0].getsockname()[1]
+
+        def get(path: str, **headers: str):
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+                return client.get(path, headers=headers, follow_redirects=False)
+
+        get.access_log = lines.lines
+        yield get
+    finally:
+        access.removeHandler(lines)
+        for server, thread in servers:
+            server.should_exit = True
+            thread.join(10)
+        for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+            for handler in logging.getLogger(name).handlers[:]:
+                logging.getLogger(name).removeHandler(handler)
+
+
+def test_portal_serve_logs_the_address_the_load_balancer_appended(served):
+    served("/login", **{"X-Forwarded-For": "6.6.6.6, 203.0.113.9"})
+    [line] = [ln for ln in served.access_log if "/login" in ln]
+    assert line.startswith("203.0.113.9:")
+    assert "6.6.6.6" not in line
+
+
+def test_portal_serve_keeps_emailed_link_tokens_out_of_the_access_log(served):
+    token = "eyJpZCI6MTIzfQ.Zm9vYmFyYmF6.c2lnbmF0dXJlLXZhbHVl"
+    for path in (f"/reset-password/{token}", f"/invite/{token}", f"/text-consent/{token}"):
+        served(path)
+        served(f"{path}/new-link?x=1")
+    log = "\n".join(served.access_log)
+    assert token not in log and token[6:20] not in log
+    assert f"/reset-password/{token[:6]}…" in log
+    assert f"/text-consent/{token[:6]}…/new-link?x=1" in log
+    assert "/invite/" in log
