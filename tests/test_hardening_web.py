@@ -12,10 +12,12 @@ import threading
 import httpx
 import pytest
 from conftest import PUBLIC_URL, PortalDriver
+from starlette.exceptions import HTTPException
 from starlette.testclient import TestClient
 
 from portal import demo
 from portal.app import create_app
+from portal.web.ids import parse_id
 from portal.web.proxies import TrustedProxies
 
 
@@ -194,3 +196,53 @@ def test_portal_serve_keeps_emailed_link_tokens_out_of_the_access_log(served):
     assert f"/reset-password/{token[:6]}…" in log
     assert f"/text-consent/{token[:6]}…/new-link?x=1" in log
     assert "/invite/" in log
+
+
+# --- 12. huge ids ----------------------------------------------------------------------------
+
+HUGE = "99999999999999999999"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/account/students/{HUGE}",
+        f"/account/students/{HUGE}/edit",
+        f"/account/contacts/{HUGE}/edit",
+        f"/account/students/{2**63}",
+        "/account/students/0",
+        "/account/students/-1",
+        "/account/students/1e3",
+    ],
+)
+def test_an_id_no_database_key_can_hold_is_not_found_on_family_pages(parent, path):
+    assert parent.client.get(path).status_code == 404
+
+
+@pytest.mark.parametrize("person_id", [HUGE, str(2**63), "0", "٣"])
+def test_an_id_no_database_key_can_hold_is_not_found_on_staff_pages(portal, person_id):
+    assert portal.login(demo.STAFF_EMAIL, demo.STAFF_PASSWORD).status_code == 200
+    assert portal.client.get(f"/staff/people/{person_id}").status_code == 404
+
+
+def test_a_huge_id_posted_to_a_family_form_is_not_found_and_changes_nothing(parent):
+    events = len(parent.rows("SELECT id FROM consent_events"))
+    response = parent.post(
+        f"/account/students/{HUGE}/edit",
+        {"first_name": "X", "last_name": "Y"},
+        token_from="/account/settings",
+    )
+    assert response.status_code == 404
+    assert len(parent.rows("SELECT id FROM consent_events")) == events
+
+
+@pytest.mark.parametrize("value", ["1", " 42 ", str(2**63 - 1)])
+def test_parse_id_takes_every_id_a_key_can_hold(value):
+    assert parse_id(value) == int(value)
+
+
+@pytest.mark.parametrize("value", ["", "0", "-3", "abc", "1.5", "٣", str(2**63), HUGE])
+def test_parse_id_refuses_what_a_key_cannot_hold(value):
+    with pytest.raises(HTTPException) as refused:
+        parse_id(value)
+    assert refused.value.status_code == 404
