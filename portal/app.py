@@ -108,6 +108,14 @@ async def _error_page(request: Request, exc: HTTPException):
     )
 
 
+async def _server_error_page(request: Request, exc: Exception):
+    # A friendly page and no traceback. Starlette re-raises the exception after this page is
+    # sent, so the server still logs it in full.
+    return render(
+        request, "errors/error.html", status_code=500, title="Something went wrong", code=500
+    )
+
+
 def create_app(
     settings: Settings,
     *,
@@ -168,7 +176,7 @@ def create_app(
             Middleware(ProxyHeadersMiddleware, trusted=settings.forwarded_allow_ips),
             Middleware(SecurityMiddleware, ctx=ctx),
         ],
-        exception_handlers={HTTPException: _error_page},
+        exception_handlers={HTTPException: _error_page, 500: _server_error_page},
         lifespan=lifespan,
     )
     app.state.ctx = ctx

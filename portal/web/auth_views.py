@@ -13,6 +13,7 @@ from portal import auth, invitations, links, outbox, passwords
 from portal.clock import from_db, to_db
 from portal.db import accounts as account_rows
 from portal.db import links as link_rows
+from portal.web.access import login_required
 from portal.web.pages import client_ip, render, user_agent
 from portal.web.security import session_cookie
 
@@ -270,10 +271,12 @@ async def invite(request: Request) -> Response:
         return _link_problem_page(request, INVITATION, str(exc))
 
 
+@login_required
 async def password_form(request: Request) -> Response:
     return render(request, "auth/password.html")
 
 
+@login_required
 async def change_password(request: Request) -> Response:
     ctx = request.app.state.ctx
     account = request.state.account
