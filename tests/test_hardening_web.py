@@ -4,6 +4,7 @@ huge ids and idle sessions."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import logging
@@ -17,6 +18,7 @@ from starlette.testclient import TestClient
 
 from portal import demo
 from portal.app import create_app
+from portal.db import Database
 from portal.web.ids import parse_id
 from portal.web.proxies import TrustedProxies
 
@@ -297,3 +299,107 @@ def test_an_unexpected_error_shows_a_friendly_500_page_without_a_traceback(app, 
     assert "text/html" in page.headers["content-type"]
     assert "Something went wrong" in page.text and "<html" in page.text.lower()
     assert "secret internals" not in page.text and "Traceback" not in page.text
+
+
+# --- 8. Origin and Referer --------------------------------------------------------------------
+
+
+def post_login_with(portal, **headers):
+    token = portal.csrf("/login")
+    return portal.client.post(
+        "/login",
+        data={"email": demo.PARENT_EMAIL, "password": demo.PARENT_PASSWORD, "csrf_token": token},
+        headers=headers,
+        follow_redirects=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {"Origin": "http://portal.test.evil.example"},
+        {"Origin": "https://portal.test"},  # another scheme is another origin
+        {"Origin": "http://portal.test:8080"},
+        {"Referer": "https://evil.example/portal.test/login"},
+        {"Origin": "https://evil.example", "Referer": f"{PUBLIC_URL}/login"},
+    ],
+)
+def test_a_post_from_another_origin_is_refused_even_with_a_valid_token(portal, headers):
+    response = post_login_with(portal, **headers)
+    assert response.status_code == 403
+    assert "did not save anything" in response.text
+    assert portal.rows("SELECT id_hash FROM sessions") == []
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Origin": PUBLIC_URL},
+        {"Origin": "HTTP://Portal.Test:80"},
+        {"Referer": f"{PUBLIC_URL}/login?next=/account/settings"},
+    ],
+)
+def test_a_post_from_the_portals_own_origin_or_with_neither_header_is_accepted(portal, headers):
+    assert post_login_with(portal, **headers).status_code == 303
+
+
+def test_a_post_from_another_origin_is_refused_on_a_logged_in_form_too(parent):
+    avery = parent.person_id("Avery")
+    token = parent.csrf(f"/account/students/{avery}/edit")
+    response = parent.client.post(
+        f"/account/students/{avery}/edit",
+        data={"first_name": "Mallory", "last_name": "Parker", "csrf_token": token},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert response.status_code == 403
+    assert parent.rows("SELECT id FROM people WHERE first_name = 'Mallory'") == []
+
+
+def test_the_signed_webhooks_do_not_depend_on_origin(portal):
+    response = portal.client.post(
+        "/webhooks/twilio/sms", data={"Body": "STOP"}, headers={"Origin": "null"}
+    )
+    # The webhook's own signature check answered, not the form check.
+    assert response.status_code == 403 and response.text == "signature check failed"
+
+
+def test_in_development_a_page_served_at_another_address_may_post_to_itself(portal):
+    # `portal serve --port 8123` while PUBLIC_URL still names port 8000.
+    token = portal.csrf("http://127.0.0.1:8123/login")
+    response = portal.client.post(
+        "http://127.0.0.1:8123/login",
+        data={"email": demo.PARENT_EMAIL, "password": demo.PARENT_PASSWORD, "csrf_token": token},
+        headers={"Origin": "http://127.0.0.1:8123"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+
+
+def test_in_production_only_public_urls_origin_is_accepted(settings, clock, mailbox):
+    asyncio.run(_migrate(settings.database_url))
+    with running_portal(settings, clock, mailbox, environment="production") as portal:
+        token = portal.csrf("http://127.0.0.1:8123/login")
+        response = portal.client.post(
+            "http://127.0.0.1:8123/login",
+            data={
+                "email": demo.PARENT_EMAIL,
+                "password": demo.PARENT_PASSWORD,
+                "csrf_token": token,
+            },
+            headers={"Origin": "http://127.0.0.1:8123"},
+            follow_redirects=False,
+        )
+        assert response.status_code == 403
+        assert post_login_with(portal, Origin=PUBLIC_URL).status_code == 303
+
+
+async def _migrate(url: str) -> None:
+    db = Database(url)
+    await db.connect()
+    try:
+        await db.migrate()
+    finally:
+        await db.disconnect()

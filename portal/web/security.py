@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import secrets
 from http.cookies import SimpleCookie
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
@@ -28,6 +28,20 @@ MAX_FORM_BYTES = 1_000_000
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
+def origin_of(url: str) -> str | None:
+    """`scheme://host[:port]`, lowercased, default port dropped; None if it is not a URL."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        return None
+    default = {"http": 80, "https": 443}[parts.scheme]
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
+
+
 def csrf_token_for(secret: str, binding: str) -> str:
     return hmac.new(secret.encode(), f"csrf:{binding}".encode(), hashlib.sha256).hexdigest()
 
@@ -39,6 +53,7 @@ class SecurityMiddleware:
         self.app = app
         self.ctx = ctx
         self.secure_cookies = ctx.settings.public_url.startswith("https://")
+        self.public_origin = origin_of(ctx.settings.public_url)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -71,6 +86,9 @@ class SecurityMiddleware:
         state["csrf_token"] = csrf_token_for(str(self.ctx.settings.secret_key), binding)
 
         if scope["method"] in UNSAFE_METHODS and not scope["path"].startswith(CSRF_EXEMPT_PREFIXES):
+            if not self._origin_allowed(scope):
+                await _forbidden(scope, send)
+                return
             body = await _read_body(receive)
             if body is None or not await _token_matches(scope, body, state["csrf_token"]):
                 await _forbidden(scope, send)
@@ -96,6 +114,28 @@ class SecurityMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+    def _origin_allowed(self, scope: Scope) -> bool:
+        """A second lock beside the token: a form posted from another site says so in Origin
+        (or, from older browsers, Referer). Absent both, the token alone decides. `null` (a
+        sandboxed frame, a file, a redirect across sites) is never ours."""
+        headers = dict(scope.get("headers", []))
+        origin = headers.get(b"origin")
+        if origin is not None:
+            claimed = origin_of(origin.decode("latin-1"))
+        elif headers.get(b"referer"):
+            claimed = origin_of(headers[b"referer"].decode("latin-1"))
+        else:
+            return True
+        if claimed is None:
+            return False
+        allowed = {self.public_origin}
+        if self.ctx.settings.is_development:
+            # Served on another address than PUBLIC_URL (`portal serve --port 8123`): the
+            # page's own address. Production trusts PUBLIC_URL alone, not a Host header.
+            host = headers.get(b"host", b"").decode("latin-1")
+            allowed.add(origin_of(f"{scope.get('scheme', 'http')}://{host}"))
+        return claimed in allowed
 
     def _cookie(self, name: str, value: str, max_age: int | None = None) -> str:
         parts = [f"{name}={value}", "Path=/", "HttpOnly", "SameSite=Lax"]
