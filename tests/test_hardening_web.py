@@ -26,8 +26,9 @@ from portal.web.proxies import TrustedProxies
 @contextlib.contextmanager
 def running_portal(settings, clock, mailbox, *, peer="testclient", **changes):
     """The real app with some settings changed, reached from the address `peer`."""
-    app = create_app(dataclasses.replace(settings, **changes), clock=clock, start_dispatcher=False)
-    with TestClient(app, base_url=PUBLIC_URL, client=(peer, 40000)) as client:
+    settings = dataclasses.replace(settings, **changes)
+    app = create_app(settings, clock=clock, start_dispatcher=False)
+    with TestClient(app, base_url=settings.public_url, client=(peer, 40000)) as client:
         driver = PortalDriver(client, app, mailbox)
         driver.call(demo.load, app.state.ctx)
         yield driver
@@ -403,3 +404,42 @@ async def _migrate(url: str) -> None:
         await db.migrate()
     finally:
         await db.disconnect()
+
+
+# --- 9. cookies and HSTS with an https PUBLIC_URL ---------------------------------------------
+
+
+def test_with_an_https_public_url_cookies_are_host_prefixed_and_hsts_is_sent(
+    settings, clock, mailbox
+):
+    with running_portal(settings, clock, mailbox, public_url="https://portal.test") as portal:
+        page = portal.client.get("/login")
+        assert page.headers["strict-transport-security"] == "max-age=31536000"
+        csrf_cookie = page.headers["set-cookie"]
+        assert csrf_cookie.startswith("__Host-portal_csrf=")
+        response = login_from(portal)
+        assert response.status_code == 303
+        session = response.headers["set-cookie"]
+        assert session.startswith("__Host-portal_session=")
+        for cookie in (csrf_cookie, session):
+            attributes = cookie.lower()
+            assert "; secure" in attributes and "; path=/" in attributes
+            assert "domain=" not in attributes
+        assert portal.client.cookies.get("portal_session") is None
+        home = portal.client.get("/account/settings", follow_redirects=False)
+        assert home.status_code == 200
+        assert home.headers["strict-transport-security"] == "max-age=31536000"
+
+
+def test_a_cookie_without_the_prefix_is_ignored_when_the_portal_is_https(settings, clock, mailbox):
+    with running_portal(settings, clock, mailbox, public_url="https://portal.test") as portal:
+        assert login_from(portal).status_code == 303
+        value = portal.client.cookies.get("__Host-portal_session")
+        portal.client.cookies.clear()
+        # Planted by a sibling subdomain or a plain-http page: not the session cookie.
+        portal.client.cookies.set("portal_session", value)
+        assert portal.client.get("/account/settings", follow_redirects=False).status_code == 303
+
+
+def test_with_an_http_public_url_there_is_no_hsts(portal):
+    assert "strict-transport-security" not in portal.client.get("/login").headers

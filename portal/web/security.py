@@ -26,6 +26,16 @@ CSRF_FIELD = "csrf_token"
 CSRF_EXEMPT_PREFIXES = ("/webhooks/",)
 MAX_FORM_BYTES = 1_000_000
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# Sent only when PUBLIC_URL is https: a year, renewed on every visit. No includeSubDomains:
+# the organization's other hosts are not ours to decide for.
+HSTS = "max-age=31536000"
+
+
+def cookie_name(settings, base: str) -> str:
+    """With an https PUBLIC_URL the name gets the `__Host-` prefix: browsers then accept the
+    cookie only if it is Secure, for Path=/ and without Domain, so neither a sibling subdomain
+    nor a plain-http page can plant or overwrite it (session fixation, CSRF cookie tossing)."""
+    return f"__Host-{base}" if settings.public_url.startswith("https://") else base
 
 
 def origin_of(url: str) -> str | None:
@@ -54,6 +64,8 @@ class SecurityMiddleware:
         self.ctx = ctx
         self.secure_cookies = ctx.settings.public_url.startswith("https://")
         self.public_origin = origin_of(ctx.settings.public_url)
+        self.session_cookie = cookie_name(ctx.settings, auth.SESSION_COOKIE)
+        self.csrf_cookie = cookie_name(ctx.settings, CSRF_COOKIE)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -68,14 +80,14 @@ class SecurityMiddleware:
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send, conn) -> None:
         cookies = _cookies(scope)
-        session_id = cookies.get(auth.SESSION_COOKIE, "")
+        session_id = cookies.get(self.session_cookie, "")
         account = None
         if session_id and len(session_id) < 100:
             account = await account_rows.session_account(
                 conn, auth.hash_session_id(session_id), to_db(self.ctx.now())
             )
         # A logged-in form is bound to the session; an anonymous one to a random cookie.
-        anon = cookies.get(CSRF_COOKIE, "")
+        anon = cookies.get(self.csrf_cookie, "")
         new_anon = None
         if account is None and not (16 <= len(anon) <= 64):
             anon = new_anon = secrets.token_urlsafe(24)
@@ -108,9 +120,11 @@ class SecurityMiddleware:
                     " base-uri 'none'",
                 )
                 if new_anon:
-                    headers.append("Set-Cookie", self._cookie(CSRF_COOKIE, new_anon))
+                    headers.append("Set-Cookie", self._cookie(self.csrf_cookie, new_anon))
                 if account is not None:
                     headers.setdefault("Cache-Control", "no-store")
+                if self.secure_cookies:
+                    headers.setdefault("Strict-Transport-Security", HSTS)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -149,7 +163,7 @@ class SecurityMiddleware:
 def session_cookie(ctx, session_id: str | None) -> dict:
     """Arguments for Response.set_cookie: the session id only, never any data."""
     return {
-        "key": auth.SESSION_COOKIE,
+        "key": cookie_name(ctx.settings, auth.SESSION_COOKIE),
         "value": session_id or "",
         "max_age": ctx.settings.session_days * 86400 if session_id else 0,
         "httponly": True,
