@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import math
 import secrets
 from typing import TYPE_CHECKING
 
 from portal import passwords
-from portal.clock import to_db
+from portal.clock import from_db, to_db
 from portal.db import Row
 from portal.db import accounts as account_rows
 
@@ -17,11 +18,28 @@ if TYPE_CHECKING:
     from portal.context import PortalContext
 
 SESSION_COOKIE = "portal_session"
-# Failed logins allowed in the window before the key is made to wait. Per account email and
-# per client address, so spraying one address or many doesn't get far either way.
+
+# Login throttling (ASVS 6.3: slow guessing down without letting a guesser lock the owner out).
+#
+# Every attempt is reserved before argon2 runs: one write transaction counts the recent
+# failures and, if the attempt may go ahead, inserts its hits at once. Fifty concurrent
+# guesses therefore meet the limit one by one instead of all reading "0 failures" first. A
+# successful login takes its own reservation back; a failed one leaves it as the failure.
+#
+# Three keys, each kept for THROTTLE_WINDOW:
+# - this address at this account: MAX_FAILURES_PER_EMAIL, then this address waits out the
+#   window for this account. It stops a guesser without touching anyone else.
+# - this address at any account: MAX_FAILURES_PER_ADDRESS (one address spraying many emails).
+# - this account from any address (a botnet, or proxies that hide addresses): no lockout,
+#   only a delay after the latest failure that doubles with each failure past
+#   FREE_FAILURES_PER_ACCOUNT and is capped at MAX_ACCOUNT_DELAY. That caps guessing at about
+#   60 an hour per account however many addresses try, while the owner, from an address that
+#   has not been guessing, waits at most a minute once the guessing pauses, never 15 minutes.
 MAX_FAILURES_PER_EMAIL = 5
 MAX_FAILURES_PER_ADDRESS = 30
 THROTTLE_WINDOW = dt.timedelta(minutes=15)
+FREE_FAILURES_PER_ACCOUNT = 5
+MAX_ACCOUNT_DELAY = dt.timedelta(seconds=60)
 
 
 def hash_session_id(session_id: str) -> str:
@@ -33,6 +51,32 @@ class LoginResult:
     account: Row | None
     session_id: str | None = None
     throttled: bool = False
+    retry_after: int = 0  # seconds, when throttled
+
+
+def account_delay(failures: int) -> dt.timedelta:
+    """How long after its latest failure an account takes its next attempt, from anywhere."""
+    if failures < FREE_FAILURES_PER_ACCOUNT:
+        return dt.timedelta(0)
+    doublings = min(failures - FREE_FAILURES_PER_ACCOUNT, 20)  # 2**20 s is past any cap
+    return min(dt.timedelta(seconds=2**doublings), MAX_ACCOUNT_DELAY)
+
+
+async def _reserve_attempt(conn, keys: dict[str, str], now: dt.datetime):
+    """Inside the write transaction: the hit ids reserved, or the seconds to wait."""
+    await account_rows.lock_throttle(conn)
+    since = to_db(now - THROTTLE_WINDOW)
+    by_pair = await account_rows.failures_since(conn, keys["pair"], since)
+    by_address = await account_rows.failures_since(conn, keys["address"], since)
+    if by_pair >= MAX_FAILURES_PER_EMAIL or by_address >= MAX_FAILURES_PER_ADDRESS:
+        return int(THROTTLE_WINDOW.total_seconds())
+    by_account = await account_rows.failures_since(conn, keys["account"], since)
+    if by_account >= FREE_FAILURES_PER_ACCOUNT:
+        latest = from_db(await account_rows.latest_failure(conn, keys["account"]))
+        wait = latest + account_delay(by_account) - now
+        if wait > dt.timedelta(0):
+            return max(1, math.ceil(wait.total_seconds()))
+    return await account_rows.record_failure(conn, list(keys.values()), to_db(now))
 
 
 async def log_in(
@@ -41,24 +85,34 @@ async def log_in(
     """Check a password; on success open a session. Says nothing of whether the email exists."""
     email = email.strip().lower()[:320]
     now = ctx.now()
-    since = to_db(now - THROTTLE_WINDOW)
-    keys = [f"login:email:{email}", f"login:ip:{ip}"]
-    async with ctx.db.read() as conn:
-        by_email = await account_rows.failures_since(conn, keys[0], since)
-        by_address = await account_rows.failures_since(conn, keys[1], since)
+    keys = {
+        "pair": f"login:email-ip:{email}|{ip}",
+        "address": f"login:ip:{ip}",
+        "account": f"login:email:{email}",
+    }
+    async with ctx.db.write() as conn:
+        reserved = await _reserve_attempt(conn, keys, now)
         account = await account_rows.by_email(conn, email)
-    if by_email >= MAX_FAILURES_PER_EMAIL or by_address >= MAX_FAILURES_PER_ADDRESS:
-        return LoginResult(None, throttled=True)
+    if isinstance(reserved, int):
+        return LoginResult(None, throttled=True, retry_after=reserved)
     # Always run argon2, even for unknown emails, so timing doesn't reveal which exist.
     ok = passwords.verify(account.password_hash if account else None, password)
     if not ok or account is None or account.disabled:
-        async with ctx.db.write() as conn:
-            await account_rows.record_failure(conn, keys, to_db(now))
-        return LoginResult(None)
+        return LoginResult(None)  # the reserved hits stay: they are this failure
+    # Parameters raised since this hash was made: store the same password, hashed as strongly
+    # as new ones are. Hashed here, outside the transaction, like every argon2 call.
+    stronger = (
+        passwords.hash_password(password) if passwords.needs_rehash(account.password_hash) else None
+    )
     session_id = secrets.token_urlsafe(32)
     async with ctx.db.write() as conn:
-        await account_rows.clear_failures(conn, keys[0])
-        await account_rows.forget_old_failures(conn, since)
+        await account_rows.forget_hits(conn, reserved)
+        await account_rows.clear_failures(conn, keys["pair"])
+        await account_rows.forget_old_failures(conn, to_db(now - THROTTLE_WINDOW))
+        if stronger:
+            await account_rows.upgrade_password_hash(
+                conn, account.id, old=account.password_hash, new=stronger
+            )
         await account_rows.delete_expired_sessions(conn, to_db(now))
         await account_rows.create_session(
             conn,

@@ -12,11 +12,12 @@ import threading
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from conftest import PUBLIC_URL, PortalDriver
 from starlette.exceptions import HTTPException
 from starlette.testclient import TestClient
 
-from portal import demo
+from portal import auth, demo, passwords
 from portal.app import create_app
 from portal.db import Database
 from portal.web.ids import parse_id
@@ -86,8 +87,6 @@ def test_the_ledger_records_the_address_our_proxy_saw_not_one_the_client_wrote(
 def test_a_client_cannot_dodge_the_per_address_limit_by_writing_x_forwarded_for(
     settings, clock, mailbox
 ):
-    from portal import auth
-
     with running_portal(
         settings, clock, mailbox, peer="10.0.0.5", forwarded_allow_ips="*"
     ) as portal:
@@ -443,3 +442,122 @@ def test_a_cookie_without_the_prefix_is_ignored_when_the_portal_is_https(setting
 
 def test_with_an_http_public_url_there_is_no_hsts(portal):
     assert "strict-transport-security" not in portal.client.get("/login").headers
+
+
+# --- 6. login throttling ---------------------------------------------------------------------
+
+
+async def _concurrent_logins(app, cookies: dict, token: str, count: int) -> list[int]:
+    transport = httpx.ASGITransport(app=app, client=("198.51.100.20", 5000))
+    async with httpx.AsyncClient(
+        transport=transport, base_url=PUBLIC_URL, cookies=cookies
+    ) as client:
+
+        async def attempt(n: int) -> int:
+            response = await client.post(
+                "/login",
+                data={"email": demo.PARENT_EMAIL, "password": f"wrong-{n}", "csrf_token": token},
+            )
+            return response.status_code
+
+        return list(await asyncio.gather(*(attempt(n) for n in range(count))))
+
+
+def test_fifty_concurrent_wrong_passwords_meet_the_limit_one_by_one(portal):
+    token = portal.csrf("/login")
+    cookies = dict(portal.client.cookies)
+    codes = portal.call(_concurrent_logins, portal.app, cookies, token, 50)
+    assert sorted(codes).count(400) == auth.MAX_FAILURES_PER_EMAIL
+    assert codes.count(429) == 50 - auth.MAX_FAILURES_PER_EMAIL
+    hits = portal.rows(
+        "SELECT COUNT(*) AS n FROM throttle_hits WHERE key = :k",
+        {"k": f"login:email:{demo.PARENT_EMAIL}"},
+    )
+    assert hits[0].n == auth.MAX_FAILURES_PER_EMAIL
+
+
+def test_guessing_from_many_addresses_never_locks_the_owner_out(settings, clock, mailbox):
+    with running_portal(
+        settings, clock, mailbox, peer="10.0.0.5", forwarded_allow_ips="*"
+    ) as portal:
+        # A botnet: a new address for every guess, each guess as soon as it is let in.
+        waits = []
+        for n in range(40):
+            while (
+                response := login_from(portal, f"203.0.113.{n}", password="guess")
+            ).status_code == 429:
+                assert "Too many attempts" in response.text
+                waits.append(int(response.headers["retry-after"]))
+                clock.advance(seconds=waits[-1])
+            assert response.status_code == 400
+        # The delay grew per failure, and stopped growing at its cap.
+        assert waits[:4] == [1, 2, 4, 8] and max(waits) == auth.MAX_ACCOUNT_DELAY.total_seconds()
+        # The owner, from home, right after the last guess: a short wait, never 15 minutes.
+        first = login_from(portal, "192.0.2.10")
+        assert first.status_code == 429
+        wait = int(first.headers["retry-after"])
+        assert wait <= auth.MAX_ACCOUNT_DELAY.total_seconds()
+        assert f"Wait {wait} seconds" in first.text
+        clock.advance(seconds=wait)
+        assert login_from(portal, "192.0.2.10").status_code == 303
+
+
+def test_the_account_delay_doubles_per_failure_and_is_capped():
+    free = auth.FREE_FAILURES_PER_ACCOUNT
+    assert auth.account_delay(free - 1).total_seconds() == 0
+    assert [auth.account_delay(free + n).total_seconds() for n in range(4)] == [1, 2, 4, 8]
+    assert auth.account_delay(free + 50) == auth.MAX_ACCOUNT_DELAY
+
+
+def test_the_guessing_address_itself_waits_the_whole_window(settings, clock, mailbox):
+    with running_portal(
+        settings, clock, mailbox, peer="10.0.0.5", forwarded_allow_ips="*"
+    ) as portal:
+        for n in range(auth.MAX_FAILURES_PER_EMAIL):
+            clock.advance(minutes=1)  # slow enough that the account delay never applies
+            assert login_from(portal, "203.0.113.1", password=f"guess-{n}").status_code == 400
+        clock.advance(minutes=1)
+        assert login_from(portal, "203.0.113.1").status_code == 429
+        assert login_from(portal, "192.0.2.10").status_code == 303  # the owner, elsewhere
+
+
+# --- 7. rehash on login ----------------------------------------------------------------------
+
+
+def _hash_params(password_hash: str) -> str:
+    return password_hash.split("$")[3]  # m=...,t=...,p=...
+
+
+def test_a_hash_made_with_weaker_parameters_is_upgraded_at_the_next_login(portal):
+    weak = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+    portal.call(_set_hash, portal, demo.PARENT_EMAIL, weak.hash(demo.PARENT_PASSWORD))
+    [before] = portal.rows(
+        "SELECT password_hash, password_changed_at FROM accounts WHERE email = :e",
+        {"e": demo.PARENT_EMAIL},
+    )
+    assert _hash_params(before.password_hash) == "m=64,t=1,p=1"
+
+    assert login_from(portal, password="not-the-password").status_code == 400
+    [unchanged] = portal.rows(
+        "SELECT password_hash FROM accounts WHERE email = :e", {"e": demo.PARENT_EMAIL}
+    )
+    assert unchanged.password_hash == before.password_hash  # a wrong password upgrades nothing
+
+    assert login_from(portal).status_code == 303
+    [after] = portal.rows(
+        "SELECT password_hash, password_changed_at FROM accounts WHERE email = :e",
+        {"e": demo.PARENT_EMAIL},
+    )
+    assert not passwords.needs_rehash(after.password_hash)
+    assert _hash_params(after.password_hash) != "m=64,t=1,p=1"
+    assert after.password_changed_at == before.password_changed_at  # not a password change
+    portal.client.cookies.clear()
+    assert login_from(portal).status_code == 303
+
+
+async def _set_hash(portal, email, password_hash):
+    async with portal.ctx.db.write() as conn:
+        await conn.execute(
+            "UPDATE accounts SET password_hash = :h WHERE email = :e",
+            {"h": password_hash, "e": email},
+        )

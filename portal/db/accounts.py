@@ -57,6 +57,15 @@ async def set_password(conn: Conn, account_id: int, password_hash: str, now: str
     )
 
 
+async def upgrade_password_hash(conn: Conn, account_id: int, *, old: str, new: str) -> None:
+    """The same password under a stronger hash. Not a password change: password_changed_at
+    stays, so reset links and sessions are untouched. Only if no change happened meanwhile."""
+    await conn.execute(
+        "UPDATE accounts SET password_hash = :new WHERE id = :id AND password_hash = :old",
+        {"new": new, "old": old, "id": account_id},
+    )
+
+
 async def set_identity(conn: Conn, account_id: int, *, email: str, display_name: str) -> None:
     await conn.execute(
         "UPDATE accounts SET email = :email, display_name = :name WHERE id = :id",
@@ -132,11 +141,22 @@ async def delete_expired_sessions(conn: Conn, now: str) -> None:
 # --- login throttling -----------------------------------------------------------------------
 
 
-async def record_failure(conn: Conn, keys: list[str], now: str) -> None:
-    for key in keys:
-        await conn.execute(
-            "INSERT INTO throttle_hits (key, at) VALUES (:k, :now)", {"k": key, "now": now}
+async def lock_throttle(conn: Conn) -> None:
+    """Make count-then-reserve atomic. SQLite's BEGIN IMMEDIATE already serialises writers;
+    PostgreSQL's READ COMMITTED would let two logins both count 4 and both go ahead."""
+    if conn.dialect == "postgresql":
+        await conn.execute("LOCK TABLE throttle_hits IN SHARE ROW EXCLUSIVE MODE")
+
+
+async def record_failure(conn: Conn, keys: list[str], now: str) -> list[int]:
+    """One hit per key; returns their ids (a login reserves its attempt before checking)."""
+    return [
+        await conn.fetch_val(
+            "INSERT INTO throttle_hits (key, at) VALUES (:k, :now) RETURNING id",
+            {"k": key, "now": now},
         )
+        for key in keys
+    ]
 
 
 async def failures_since(conn: Conn, key: str, since: str) -> int:
@@ -144,6 +164,15 @@ async def failures_since(conn: Conn, key: str, since: str) -> int:
         "SELECT COUNT(*) FROM throttle_hits WHERE key = :k AND at > :since",
         {"k": key, "since": since},
     )
+
+
+async def latest_failure(conn: Conn, key: str) -> str | None:
+    return await conn.fetch_val("SELECT MAX(at) FROM throttle_hits WHERE key = :k", {"k": key})
+
+
+async def forget_hits(conn: Conn, ids: list[int]) -> None:
+    for hit_id in ids:
+        await conn.execute("DELETE FROM throttle_hits WHERE id = :id", {"id": hit_id})
 
 
 async def clear_failures(conn: Conn, key: str) -> None:

@@ -59,12 +59,15 @@ async def login(request: Request) -> Response:
         user_agent=user_agent(request),
     )
     if result.account is None:
-        error = (
-            "Too many attempts. Wait 15 minutes, or reset your password."
-            if result.throttled
-            else "That email and password do not match an account."
-        )
-        return render(
+        error = "That email and password do not match an account."
+        if result.throttled:
+            wait = (
+                f"{result.retry_after // 60} minutes"
+                if result.retry_after >= 120
+                else f"{result.retry_after} seconds"
+            )
+            error = f"Too many attempts. Wait {wait}, or reset your password."
+        response = render(
             request,
             "auth/login.html",
             status_code=400 if not result.throttled else 429,
@@ -72,6 +75,9 @@ async def login(request: Request) -> Response:
             email=email,
             next=next_path,
         )
+        if result.throttled:
+            response.headers["Retry-After"] = str(result.retry_after)
+        return response
     response = RedirectResponse(next_path or home_for(result.account), status_code=303)
     response.set_cookie(**session_cookie(ctx, result.session_id))
     return response
