@@ -113,17 +113,44 @@ async def log_in(
             await account_rows.upgrade_password_hash(
                 conn, account.id, old=account.password_hash, new=stronger
             )
-        await account_rows.delete_expired_sessions(conn, to_db(now))
+        await account_rows.delete_expired_sessions(conn, to_db(now), _idle_since(ctx, now))
         await account_rows.create_session(
             conn,
             id_hash=hash_session_id(session_id),
             account_id=account.id,
             now=to_db(now),
-            expires_at=to_db(now + dt.timedelta(days=ctx.settings.session_days)),
+            expires_at=to_db(now + dt.timedelta(days=ctx.settings.session_max_days)),
             ip=ip,
             user_agent=user_agent,
         )
     return LoginResult(account, session_id=session_id)
+
+
+# A session ends SESSION_DAYS after its last use or SESSION_MAX_DAYS after login, whichever
+# comes first. A use is written at most once per SESSION_TOUCH_EVERY, so browsing is not a
+# database write per page; the idle end is exact to within that hour.
+SESSION_TOUCH_EVERY = dt.timedelta(hours=1)
+
+
+def _idle_since(ctx: PortalContext, now: dt.datetime) -> str:
+    return to_db(now - dt.timedelta(days=ctx.settings.session_days))
+
+
+async def session_account(ctx: PortalContext, conn, session_id: str) -> Row | None:
+    """The account of a live session, its use recorded; None when there is no such session."""
+    now = ctx.now()
+    account = await account_rows.session_account(
+        conn, hash_session_id(session_id), to_db(now), _idle_since(ctx, now)
+    )
+    if account is not None and from_db(account.last_seen_at) <= now - SESSION_TOUCH_EVERY:
+        async with ctx.db.write() as writer:
+            await account_rows.touch_session(
+                writer,
+                account.session_hash,
+                to_db(now),
+                unless_since=to_db(now - SESSION_TOUCH_EVERY),
+            )
+    return account
 
 
 async def log_out(ctx: PortalContext, session_id: str) -> None:

@@ -20,6 +20,7 @@ from starlette.testclient import TestClient
 from portal import auth, demo, passwords
 from portal.app import create_app
 from portal.db import Database
+from portal.settings import Settings, SettingsError
 from portal.web.ids import parse_id
 from portal.web.proxies import TrustedProxies
 
@@ -561,3 +562,67 @@ async def _set_hash(portal, email, password_hash):
             "UPDATE accounts SET password_hash = :h WHERE email = :e",
             {"h": password_hash, "e": email},
         )
+
+
+# --- 19. sessions end after SESSION_DAYS without use, and at SESSION_MAX_DAYS at most --------
+
+
+def logged_in(portal) -> bool:
+    return portal.client.get("/account/settings", follow_redirects=False).status_code == 200
+
+
+def last_seen(portal) -> str:
+    [session] = portal.rows("SELECT last_seen_at FROM sessions")
+    return session.last_seen_at
+
+
+def test_a_session_in_use_outlives_session_days(parent, clock):
+    days = parent.ctx.settings.session_days
+    for _ in range(2):
+        clock.advance(days=days - 1)
+        assert logged_in(parent)
+    assert 2 * (days - 1) > days
+
+
+def test_a_session_ends_session_days_after_its_last_use_exactly(parent, clock):
+    days = parent.ctx.settings.session_days
+    clock.advance(days=3)
+    assert logged_in(parent)  # a use, three days in
+    clock.advance(days=days, microseconds=-1)
+    assert logged_in(parent)  # alive up to the last microsecond; and this is a use again
+    clock.advance(days=days)
+    assert not logged_in(parent)  # SESSION_DAYS after that use, exactly
+
+
+def test_a_session_used_every_day_still_ends_at_session_max_days(parent, clock):
+    settings = parent.ctx.settings
+    assert settings.session_max_days > settings.session_days
+    for _ in range(settings.session_max_days - 1):
+        clock.advance(days=1)
+        assert logged_in(parent)
+    clock.advance(days=1, microseconds=-1)
+    assert logged_in(parent)
+    clock.advance(microseconds=1)
+    assert not logged_in(parent)
+    assert parent.client.cookies.get(auth.SESSION_COOKIE)  # the server decided, not the cookie
+
+
+def test_browsing_records_a_use_at_most_once_an_hour(parent, clock):
+    at_login = last_seen(parent)
+    clock.advance(minutes=59)
+    assert logged_in(parent)
+    assert last_seen(parent) == at_login  # no write for every page
+    clock.advance(minutes=1)
+    assert logged_in(parent)
+    assert last_seen(parent) > at_login
+
+
+def test_the_session_cookie_lasts_until_the_absolute_end(portal):
+    response = login_from(portal)
+    max_age = portal.ctx.settings.session_max_days * 86400
+    assert f"max-age={max_age}" in response.headers["set-cookie"].lower()
+
+
+def test_session_days_cannot_exceed_session_max_days():
+    with pytest.raises(SettingsError):
+        Settings.from_mapping({"SESSION_DAYS": "40", "SESSION_MAX_DAYS": "30"})

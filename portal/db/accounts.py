@@ -108,9 +108,10 @@ async def create_session(
     )
 
 
-async def session_account(conn: Conn, id_hash: str, now: str) -> Row | None:
+async def session_account(conn: Conn, id_hash: str, now: str, idle_since: str) -> Row | None:
     """The live session's account, the family it acts for and the organization's name, in one
-    query (every logged-in page pays it); None if expired or the account is disabled."""
+    query (every logged-in page pays it); None if past its absolute end (expires_at), unused
+    since `idle_since`, or the account is disabled."""
     return await conn.fetch_one(
         "SELECT a.id, a.email, a.role, a.person_id, a.display_name, a.can_text,"
         " p.family_id, s.id_hash AS session_hash, s.last_seen_at,"
@@ -118,8 +119,17 @@ async def session_account(conn: Conn, id_hash: str, now: str) -> Row | None:
         " FROM sessions s JOIN accounts a ON a.id = s.account_id"
         " LEFT JOIN people p ON p.id = a.person_id"
         " CROSS JOIN organization o"
-        " WHERE s.id_hash = :h AND s.expires_at > :now AND a.disabled = 0",
-        {"h": id_hash, "now": now},
+        " WHERE s.id_hash = :h AND s.expires_at > :now AND s.last_seen_at > :idle"
+        " AND a.disabled = 0",
+        {"h": id_hash, "now": now, "idle": idle_since},
+    )
+
+
+async def touch_session(conn: Conn, id_hash: str, now: str, *, unless_since: str) -> None:
+    """Record a use, unless one was recorded since `unless_since` (two requests at once)."""
+    await conn.execute(
+        "UPDATE sessions SET last_seen_at = :now WHERE id_hash = :h AND last_seen_at <= :since",
+        {"now": now, "h": id_hash, "since": unless_since},
     )
 
 
@@ -134,8 +144,11 @@ async def delete_sessions_of(conn: Conn, account_id: int, keep: str | None = Non
     )
 
 
-async def delete_expired_sessions(conn: Conn, now: str) -> None:
-    await conn.execute("DELETE FROM sessions WHERE expires_at <= :now", {"now": now})
+async def delete_expired_sessions(conn: Conn, now: str, idle_since: str) -> None:
+    await conn.execute(
+        "DELETE FROM sessions WHERE expires_at <= :now OR last_seen_at <= :idle",
+        {"now": now, "idle": idle_since},
+    )
 
 
 # --- login throttling -----------------------------------------------------------------------

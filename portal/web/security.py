@@ -18,8 +18,6 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal import auth
-from portal.clock import to_db
-from portal.db import accounts as account_rows
 
 CSRF_COOKIE = "portal_csrf"
 CSRF_FIELD = "csrf_token"
@@ -83,9 +81,7 @@ class SecurityMiddleware:
         session_id = cookies.get(self.session_cookie, "")
         account = None
         if session_id and len(session_id) < 100:
-            account = await account_rows.session_account(
-                conn, auth.hash_session_id(session_id), to_db(self.ctx.now())
-            )
+            account = await auth.session_account(self.ctx, conn, session_id)
         # A logged-in form is bound to the session; an anonymous one to a random cookie.
         anon = cookies.get(self.csrf_cookie, "")
         new_anon = None
@@ -165,7 +161,8 @@ def session_cookie(ctx, session_id: str | None) -> dict:
     return {
         "key": cookie_name(ctx.settings, auth.SESSION_COOKIE),
         "value": session_id or "",
-        "max_age": ctx.settings.session_days * 86400 if session_id else 0,
+        # The server ends an idle session; the browser keeps the cookie to the absolute end.
+        "max_age": ctx.settings.session_max_days * 86400 if session_id else 0,
         "httponly": True,
         "samesite": "lax",
         "secure": ctx.settings.public_url.startswith("https://"),
