@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import hmac
 import math
 import secrets
 from typing import TYPE_CHECKING
@@ -35,11 +36,39 @@ SESSION_COOKIE = "portal_session"
 #   FREE_FAILURES_PER_ACCOUNT and is capped at MAX_ACCOUNT_DELAY. That caps guessing at about
 #   60 an hour per account however many addresses try, while the owner, from an address that
 #   has not been guessing, waits at most a minute once the guessing pauses, never 15 minutes.
+# A guesser who keeps at it could still keep that delay running. So a browser that has logged
+# in to the account before carries a signed device cookie for it (OWASP's "device cookies"):
+# with it, the account-wide delay does not apply; instead that device alone gets
+# MAX_FAILURES_PER_EMAIL per window. The owner's own browser is never slowed by strangers.
 MAX_FAILURES_PER_EMAIL = 5
 MAX_FAILURES_PER_ADDRESS = 30
 THROTTLE_WINDOW = dt.timedelta(minutes=15)
 FREE_FAILURES_PER_ACCOUNT = 5
 MAX_ACCOUNT_DELAY = dt.timedelta(seconds=60)
+
+
+DEVICE_COOKIE = "portal_device"
+DEVICE_DAYS = 365
+
+
+def device_token(ctx: PortalContext, email: str) -> str:
+    """A new device cookie value: a random id, signed together with the account's email."""
+    nonce = secrets.token_urlsafe(16)
+    return f"{nonce}.{_device_signature(ctx, email, nonce)}"
+
+
+def trusted_device(ctx: PortalContext, token: str | None, email: str) -> str | None:
+    """The device id when `token` is a device cookie this server made for `email`."""
+    nonce, _, signature = (token or "").partition(".")
+    if not nonce or len(token) > 200:
+        return None
+    expected = _device_signature(ctx, email.strip().lower(), nonce)
+    return nonce if hmac.compare_digest(signature, expected) else None
+
+
+def _device_signature(ctx: PortalContext, email: str, nonce: str) -> str:
+    key = str(ctx.settings.secret_key).encode()
+    return hmac.new(key, f"device:{email}:{nonce}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def hash_session_id(session_id: str) -> str:
@@ -52,6 +81,7 @@ class LoginResult:
     session_id: str | None = None
     throttled: bool = False
     retry_after: int = 0  # seconds, when throttled
+    device_token: str | None = None  # on success: the device cookie to set
 
 
 def account_delay(failures: int) -> dt.timedelta:
@@ -62,8 +92,9 @@ def account_delay(failures: int) -> dt.timedelta:
     return min(dt.timedelta(seconds=2**doublings), MAX_ACCOUNT_DELAY)
 
 
-async def _reserve_attempt(conn, keys: dict[str, str], now: dt.datetime):
-    """Inside the write transaction: the hit ids reserved, or the seconds to wait."""
+async def _reserve_attempt(conn, keys: dict[str, str], now: dt.datetime, *, trusted: bool):
+    """Inside the write transaction: the hit ids reserved, or the seconds to wait. The hits
+    always count against the account; a trusted device is not held back by them."""
     await account_rows.lock_throttle(conn)
     since = to_db(now - THROTTLE_WINDOW)
     by_pair = await account_rows.failures_since(conn, keys["pair"], since)
@@ -71,7 +102,7 @@ async def _reserve_attempt(conn, keys: dict[str, str], now: dt.datetime):
     if by_pair >= MAX_FAILURES_PER_EMAIL or by_address >= MAX_FAILURES_PER_ADDRESS:
         return int(THROTTLE_WINDOW.total_seconds())
     by_account = await account_rows.failures_since(conn, keys["account"], since)
-    if by_account >= FREE_FAILURES_PER_ACCOUNT:
+    if by_account >= FREE_FAILURES_PER_ACCOUNT and not trusted:
         latest = from_db(await account_rows.latest_failure(conn, keys["account"]))
         wait = latest + account_delay(by_account) - now
         if wait > dt.timedelta(0):
@@ -80,18 +111,26 @@ async def _reserve_attempt(conn, keys: dict[str, str], now: dt.datetime):
 
 
 async def log_in(
-    ctx: PortalContext, *, email: str, password: str, ip: str, user_agent: str
+    ctx: PortalContext,
+    *,
+    email: str,
+    password: str,
+    ip: str,
+    user_agent: str,
+    device_cookie: str | None = None,
 ) -> LoginResult:
     """Check a password; on success open a session. Says nothing of whether the email exists."""
     email = email.strip().lower()[:320]
     now = ctx.now()
+    device = trusted_device(ctx, device_cookie, email)
     keys = {
-        "pair": f"login:email-ip:{email}|{ip}",
+        # A trusted device is limited on its own, wherever it is; anyone else per address.
+        "pair": f"login:device:{device}" if device else f"login:email-ip:{email}|{ip}",
         "address": f"login:ip:{ip}",
         "account": f"login:email:{email}",
     }
     async with ctx.db.write() as conn:
-        reserved = await _reserve_attempt(conn, keys, now)
+        reserved = await _reserve_attempt(conn, keys, now, trusted=device is not None)
         account = await account_rows.by_email(conn, email)
     if isinstance(reserved, int):
         return LoginResult(None, throttled=True, retry_after=reserved)
@@ -123,7 +162,7 @@ async def log_in(
             ip=ip,
             user_agent=user_agent,
         )
-    return LoginResult(account, session_id=session_id)
+    return LoginResult(account, session_id=session_id, device_token=device_token(ctx, email))
 
 
 # A session ends SESSION_DAYS after its last use or SESSION_MAX_DAYS after login, whichever

@@ -522,6 +522,69 @@ def test_the_guessing_address_itself_waits_the_whole_window(settings, clock, mai
         assert login_from(portal, "192.0.2.10").status_code == 303  # the owner, elsewhere
 
 
+def _botnet_guess(portal, clock, n: int) -> None:
+    """One wrong guess from a new address, sent the moment the account lets one in."""
+    while (response := login_from(portal, f"203.0.113.{n}", password="guess")).status_code == 429:
+        clock.advance(seconds=int(response.headers["retry-after"]))
+    assert response.status_code == 400
+
+
+def test_a_browser_that_logged_in_before_is_not_held_back_by_a_relentless_botnet(
+    settings, clock, mailbox
+):
+    with running_portal(
+        settings, clock, mailbox, peer="10.0.0.5", forwarded_allow_ips="*"
+    ) as portal:
+        assert login_from(portal, "192.0.2.10").status_code == 303
+        device = portal.client.cookies.get(auth.DEVICE_COOKIE)
+        assert device
+        portal.client.cookies.clear()  # the owner's browser steps aside; the botnet has none
+        for n in range(30):
+            _botnet_guess(portal, clock, n)
+        # Right after a guess, the account-wide delay is running for every stranger...
+        assert login_from(portal, "192.0.2.99").status_code == 429
+        # ...but not for the owner's own browser, from home or from anywhere else.
+        portal.client.cookies.set(auth.DEVICE_COOKIE, device)
+        assert login_from(portal, "198.51.100.1").status_code == 303
+
+
+def test_a_device_cookie_helps_only_the_account_it_was_made_for(settings, clock, mailbox):
+    with running_portal(
+        settings, clock, mailbox, peer="10.0.0.5", forwarded_allow_ips="*"
+    ) as portal:
+        assert login_from(portal, "192.0.2.10").status_code == 303
+        device = portal.client.cookies.get(auth.DEVICE_COOKIE)
+        portal.client.cookies.clear()
+        for n in range(10):
+            while (
+                response := login_from(
+                    portal, f"203.0.113.{n}", email=demo.SECOND_PARENT_EMAIL, password="x"
+                )
+            ).status_code == 429:
+                clock.advance(seconds=int(response.headers["retry-after"]))
+        for cookie in (device, device.split(".")[0] + ".forged", "garbage"):
+            portal.client.cookies.set(auth.DEVICE_COOKIE, cookie)
+            response = login_from(
+                portal,
+                "198.51.100.1",
+                email=demo.SECOND_PARENT_EMAIL,
+                password=demo.SECOND_PARENT_PASSWORD,
+            )
+            assert response.status_code == 429
+
+
+def test_a_trusted_device_that_guesses_waits_out_the_window_itself(settings, clock, mailbox):
+    with running_portal(
+        settings, clock, mailbox, peer="10.0.0.5", forwarded_allow_ips="*"
+    ) as portal:
+        assert login_from(portal, "192.0.2.10").status_code == 303
+        portal.client.cookies.delete(auth.SESSION_COOKIE)
+        for n in range(auth.MAX_FAILURES_PER_EMAIL):
+            # A new address each time: the device, not the address, is what is counted.
+            assert login_from(portal, f"198.51.100.{n}", password="wrong").status_code == 400
+        assert login_from(portal, "198.51.100.77").status_code == 429
+
+
 # --- 7. rehash on login ----------------------------------------------------------------------
 
 

@@ -15,7 +15,7 @@ from portal.db import accounts as account_rows
 from portal.db import links as link_rows
 from portal.web.access import login_required
 from portal.web.pages import client_ip, render, user_agent
-from portal.web.security import session_cookie
+from portal.web.security import cookie_name, device_cookie, session_cookie
 
 # Reset emails one account may receive per hour (the screen answers the same either way).
 MAX_RESET_EMAILS_PER_HOUR = 3
@@ -57,6 +57,7 @@ async def login(request: Request) -> Response:
         password=str(form.get("password", "")),
         ip=client_ip(request),
         user_agent=user_agent(request),
+        device_cookie=request.cookies.get(cookie_name(ctx.settings, auth.DEVICE_COOKIE)),
     )
     if result.account is None:
         error = "That email and password do not match an account."
@@ -80,6 +81,7 @@ async def login(request: Request) -> Response:
         return response
     response = RedirectResponse(next_path or home_for(result.account), status_code=303)
     response.set_cookie(**session_cookie(ctx, result.session_id))
+    response.set_cookie(**device_cookie(ctx, result.device_token))
     return response
 
 

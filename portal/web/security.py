@@ -170,6 +170,20 @@ def session_cookie(ctx, session_id: str | None) -> dict:
     }
 
 
+def device_cookie(ctx, value: str) -> dict:
+    """Arguments for Response.set_cookie: the signed device id that spares this browser the
+    account-wide login delay others' wrong guesses cause (see portal/auth.py)."""
+    return {
+        "key": cookie_name(ctx.settings, auth.DEVICE_COOKIE),
+        "value": value,
+        "max_age": auth.DEVICE_DAYS * 86400,
+        "httponly": True,
+        "samesite": "lax",
+        "secure": ctx.settings.public_url.startswith("https://"),
+        "path": "/",
+    }
+
+
 def _cookies(scope: Scope) -> dict[str, str]:
     for name, value in scope.get("headers", []):
         if name == b"cookie":
