@@ -106,7 +106,8 @@ SETTINGS: tuple[Setting, ...] = (
         "FORWARDED_ALLOW_IPS",
         "127.0.0.1",
         "Proxies trusted to say who the client is (X-Forwarded-For); login throttling and the "
-        "ledger's IP use it. Comma-separated, or * behind a private load balancer.",
+        "ledger's IP use it. Comma-separated addresses or networks (10.0.0.0/8), or * when only "
+        "one load balancer can reach the portal.",
     ),
     Setting(
         "RUN_DISPATCHER",
