@@ -24,6 +24,7 @@ from portal.messaging.dispatcher import OutboxDispatcher
 from portal.replies.spool import InboundSpool
 from portal.settings import Settings
 from portal.web.pages import render
+from portal.web.proxies import ProxyHeadersMiddleware
 from portal.web.routes import routes
 from portal.web.security import SecurityMiddleware
 
@@ -38,6 +39,14 @@ async def _error_page(request: Request, exc: HTTPException):
         status_code=exc.status_code,
         title=titles.get(exc.status_code, "Something went wrong"),
         code=exc.status_code,
+    )
+
+
+async def _server_error_page(request: Request, exc: Exception):
+    # A friendly page and no traceback. Starlette re-raises the exception after this page is
+    # sent, so the server still logs it in full.
+    return render(
+        request, "errors/error.html", status_code=500, title="Something went wrong", code=500
     )
 
 
@@ -85,8 +94,12 @@ def create_app(
 
     app = Starlette(
         routes=table,
-        middleware=[Middleware(SecurityMiddleware, ctx=ctx)],
-        exception_handlers={HTTPException: _error_page},
+        middleware=[
+            # Outermost: who the client is must be settled before anything records it.
+            Middleware(ProxyHeadersMiddleware, trusted=settings.forwarded_allow_ips),
+            Middleware(SecurityMiddleware, ctx=ctx),
+        ],
+        exception_handlers={HTTPException: _error_page, 500: _server_error_page},
         lifespan=lifespan,
     )
     app.state.ctx = ctx

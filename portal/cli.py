@@ -64,19 +64,21 @@ def _serve(settings: Settings, args) -> int:
     import uvicorn
 
     from portal.app import create_app
+    from portal.web.access_log import uvicorn_log_config
 
     print(
         f"Portal at http://{args.host}:{args.port}/"
         + ("  (mail: /dev/mailbox)" if settings.is_development else "")
     )
-    # Client addresses (login throttling, the ledger's IP) come from X-Forwarded-For only when
-    # the connection is from a trusted proxy; anyone else could claim any address.
+    # Client addresses (login throttling, the ledger's IP) come from X-Forwarded-For only as
+    # far as our own proxies wrote it: the app's ProxyHeadersMiddleware reads it. uvicorn's
+    # own reading stays off, since with `*` it believes the client's left-most entry.
     uvicorn.run(
         create_app(settings),
         host=args.host,
         port=args.port,
-        proxy_headers=True,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
+        proxy_headers=False,
+        log_config=uvicorn_log_config(),  # emailed-link tokens never reach the access log
     )
     return 0
 

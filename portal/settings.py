@@ -83,7 +83,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CONSENT_LINK_DAYS", "14", "How many days an emailed consent link stays valid."),
     Setting("PASSWORD_RESET_MINUTES", "60", "How many minutes a password-reset link stays valid."),
     Setting(
-        "SESSION_DAYS", "14", "How many days a login lasts before the password is asked again."
+        "SESSION_DAYS",
+        "14",
+        "How many days a login lasts without use; each use starts the count again.",
+    ),
+    Setting(
+        "SESSION_MAX_DAYS",
+        "30",
+        "How many days a login lasts at most, however often it is used; then the password is "
+        "asked again.",
     ),
     Setting("TWILIO_ACCOUNT_SID", "", "Twilio account SID. Empty in development: a fake phone."),
     Setting("TWILIO_AUTH_TOKEN", "", "Twilio auth token; also checks webhook signatures."),
@@ -98,7 +106,8 @@ SETTINGS: tuple[Setting, ...] = (
         "FORWARDED_ALLOW_IPS",
         "127.0.0.1",
         "Proxies trusted to say who the client is (X-Forwarded-For); login throttling and the "
-        "ledger's IP use it. Comma-separated, or * behind a private load balancer.",
+        "ledger's IP use it. Comma-separated addresses or networks (10.0.0.0/8), or * when only "
+        "one load balancer can reach the portal.",
     ),
     Setting(
         "SPOOL_DIR",
@@ -138,6 +147,7 @@ class Settings:
     consent_link_days: int
     password_reset_minutes: int
     session_days: int
+    session_max_days: int
     twilio_account_sid: str
     twilio_auth_token: Secret
     twilio_from_number: str
@@ -206,6 +216,7 @@ class Settings:
                 consent_link_days=int(raw["CONSENT_LINK_DAYS"]),
                 password_reset_minutes=int(raw["PASSWORD_RESET_MINUTES"]),
                 session_days=int(raw["SESSION_DAYS"]),
+                session_max_days=int(raw["SESSION_MAX_DAYS"]),
                 twilio_account_sid=raw["TWILIO_ACCOUNT_SID"],
                 twilio_auth_token=Secret(raw["TWILIO_AUTH_TOKEN"]),
                 twilio_from_number=raw["TWILIO_FROM_NUMBER"],
@@ -224,6 +235,8 @@ class Settings:
         """Refuse settings that cannot be right, before anything starts."""
         if self.environment not in {"development", "production"}:
             raise SettingsError("ENVIRONMENT must be `development` or `production`")
+        if not 1 <= self.session_days <= self.session_max_days:
+            raise SettingsError("SESSION_DAYS must be at least 1 and at most SESSION_MAX_DAYS")
         if self.smtp_tls not in {"starttls", "tls", "none"}:
             raise SettingsError("SMTP_TLS must be `starttls`, `tls` or `none`")
         if self.environment == "production":

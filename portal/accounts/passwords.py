@@ -23,6 +23,15 @@ def verify(password_hash: str | None, password: str) -> bool:
         return False
 
 
+def needs_rehash(password_hash: str) -> bool:
+    """True when the hash was made with other argon2 parameters than we use now (weaker ones,
+    from an older release): the next successful login replaces it."""
+    try:
+        return _hasher.check_needs_rehash(password_hash)
+    except (InvalidHashError, ValueError):
+        return False
+
+
 def problem_with(password: str) -> str | None:
     """Why a new password is refused, in words for the form; None when it is fine."""
     if len(password) < MIN_LENGTH:

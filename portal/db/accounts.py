@@ -57,6 +57,15 @@ async def set_password(conn: Conn, account_id: int, password_hash: str, now: str
     )
 
 
+async def upgrade_password_hash(conn: Conn, account_id: int, *, old: str, new: str) -> None:
+    """The same password under a stronger hash. Not a password change: password_changed_at
+    stays, so reset links and sessions are untouched. Only if no change happened meanwhile."""
+    await conn.execute(
+        "UPDATE accounts SET password_hash = :new WHERE id = :id AND password_hash = :old",
+        {"new": new, "old": old, "id": account_id},
+    )
+
+
 async def set_identity(conn: Conn, account_id: int, *, email: str, display_name: str) -> None:
     await conn.execute(
         "UPDATE accounts SET email = :email, display_name = :name WHERE id = :id",
@@ -99,9 +108,10 @@ async def create_session(
     )
 
 
-async def session_account(conn: Conn, id_hash: str, now: str) -> Row | None:
+async def session_account(conn: Conn, id_hash: str, now: str, idle_since: str) -> Row | None:
     """The live session's account, the family it acts for and the organization's name, in one
-    query (every logged-in page pays it); None if expired or the account is disabled."""
+    query (every logged-in page pays it); None if past its absolute end (expires_at), unused
+    since `idle_since`, or the account is disabled."""
     return await conn.fetch_one(
         "SELECT a.id, a.email, a.role, a.person_id, a.display_name, a.can_text,"
         " p.family_id, s.id_hash AS session_hash, s.last_seen_at,"
@@ -109,8 +119,17 @@ async def session_account(conn: Conn, id_hash: str, now: str) -> Row | None:
         " FROM sessions s JOIN accounts a ON a.id = s.account_id"
         " LEFT JOIN people p ON p.id = a.person_id"
         " CROSS JOIN organization o"
-        " WHERE s.id_hash = :h AND s.expires_at > :now AND a.disabled = 0",
-        {"h": id_hash, "now": now},
+        " WHERE s.id_hash = :h AND s.expires_at > :now AND s.last_seen_at > :idle"
+        " AND a.disabled = 0",
+        {"h": id_hash, "now": now, "idle": idle_since},
+    )
+
+
+async def touch_session(conn: Conn, id_hash: str, now: str, *, unless_since: str) -> None:
+    """Record a use, unless one was recorded since `unless_since` (two requests at once)."""
+    await conn.execute(
+        "UPDATE sessions SET last_seen_at = :now WHERE id_hash = :h AND last_seen_at <= :since",
+        {"now": now, "h": id_hash, "since": unless_since},
     )
 
 
@@ -125,18 +144,32 @@ async def delete_sessions_of(conn: Conn, account_id: int, keep: str | None = Non
     )
 
 
-async def delete_expired_sessions(conn: Conn, now: str) -> None:
-    await conn.execute("DELETE FROM sessions WHERE expires_at <= :now", {"now": now})
+async def delete_expired_sessions(conn: Conn, now: str, idle_since: str) -> None:
+    await conn.execute(
+        "DELETE FROM sessions WHERE expires_at <= :now OR last_seen_at <= :idle",
+        {"now": now, "idle": idle_since},
+    )
 
 
 # --- login throttling -----------------------------------------------------------------------
 
 
-async def record_failure(conn: Conn, keys: list[str], now: str) -> None:
-    for key in keys:
-        await conn.execute(
-            "INSERT INTO throttle_hits (key, at) VALUES (:k, :now)", {"k": key, "now": now}
+async def lock_throttle(conn: Conn) -> None:
+    """Make count-then-reserve atomic. SQLite's BEGIN IMMEDIATE already serialises writers;
+    PostgreSQL's READ COMMITTED would let two logins both count 4 and both go ahead."""
+    if conn.dialect == "postgresql":
+        await conn.execute("LOCK TABLE throttle_hits IN SHARE ROW EXCLUSIVE MODE")
+
+
+async def record_failure(conn: Conn, keys: list[str], now: str) -> list[int]:
+    """One hit per key; returns their ids (a login reserves its attempt before checking)."""
+    return [
+        await conn.fetch_val(
+            "INSERT INTO throttle_hits (key, at) VALUES (:k, :now) RETURNING id",
+            {"k": key, "now": now},
         )
+        for key in keys
+    ]
 
 
 async def failures_since(conn: Conn, key: str, since: str) -> int:
@@ -144,6 +177,15 @@ async def failures_since(conn: Conn, key: str, since: str) -> int:
         "SELECT COUNT(*) FROM throttle_hits WHERE key = :k AND at > :since",
         {"k": key, "since": since},
     )
+
+
+async def latest_failure(conn: Conn, key: str) -> str | None:
+    return await conn.fetch_val("SELECT MAX(at) FROM throttle_hits WHERE key = :k", {"k": key})
+
+
+async def forget_hits(conn: Conn, ids: list[int]) -> None:
+    for hit_id in ids:
+        await conn.execute("DELETE FROM throttle_hits WHERE id = :id", {"id": hit_id})
 
 
 async def clear_failures(conn: Conn, key: str) -> None:

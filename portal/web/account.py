@@ -13,6 +13,7 @@ from portal.db import accounts as account_rows
 from portal.db import people as people_rows
 from portal.web.access import family_required
 from portal.web.forms import PersonForm
+from portal.web.ids import parse_id
 from portal.web.pages import client_ip, render, user_agent
 
 
@@ -26,10 +27,7 @@ def _with_status(request: Request, people) -> list[tuple]:
 
 async def _person_or_404(conn, request: Request, kind: str):
     """Another family's id answers exactly like an id that does not exist."""
-    try:
-        person_id = int(request.path_params["person_id"])
-    except ValueError:
-        raise HTTPException(404) from None
+    person_id = parse_id(request.path_params["person_id"])
     person = await people_rows.in_family(conn, request.state.account.family_id, person_id)
     if person is None or person.kind != kind:
         raise HTTPException(404)

@@ -15,8 +15,9 @@ from portal.clock import from_db, to_db
 from portal.db import accounts as account_rows
 from portal.db import links as link_rows
 from portal.messaging import outbox
+from portal.web.access import login_required
 from portal.web.pages import client_ip, render, user_agent
-from portal.web.security import session_cookie
+from portal.web.security import cookie_name, device_cookie, session_cookie
 
 # Reset emails one account may receive per hour (the screen answers the same either way).
 MAX_RESET_EMAILS_PER_HOUR = 3
@@ -58,14 +59,18 @@ async def login(request: Request) -> Response:
         password=str(form.get("password", "")),
         ip=client_ip(request),
         user_agent=user_agent(request),
+        device_cookie=request.cookies.get(cookie_name(ctx.settings, sessions.DEVICE_COOKIE)),
     )
     if result.account is None:
-        error = (
-            "Too many attempts. Wait 15 minutes, or reset your password."
-            if result.throttled
-            else "That email and password do not match an account."
-        )
-        return render(
+        error = "That email and password do not match an account."
+        if result.throttled:
+            wait = (
+                f"{result.retry_after // 60} minutes"
+                if result.retry_after >= 120
+                else f"{result.retry_after} seconds"
+            )
+            error = f"Too many attempts. Wait {wait}, or reset your password."
+        response = render(
             request,
             "auth/login.html",
             status_code=400 if not result.throttled else 429,
@@ -73,8 +78,12 @@ async def login(request: Request) -> Response:
             email=email,
             next=next_path,
         )
+        if result.throttled:
+            response.headers["Retry-After"] = str(result.retry_after)
+        return response
     response = RedirectResponse(next_path or home_for(result.account), status_code=303)
     response.set_cookie(**session_cookie(ctx, result.session_id))
+    response.set_cookie(**device_cookie(ctx, result.device_token))
     return response
 
 
@@ -272,10 +281,12 @@ async def invite(request: Request) -> Response:
         return _link_problem_page(request, INVITATION, str(exc))
 
 
+@login_required
 async def password_form(request: Request) -> Response:
     return render(request, "auth/password.html")
 
 
+@login_required
 async def change_password(request: Request) -> Response:
     ctx = request.app.state.ctx
     account = request.state.account

@@ -7,12 +7,13 @@ from starlette.staticfiles import StaticFiles
 
 from portal.paths import STATIC_DIR
 from portal.settings import Settings
-from portal.web import account, auth_views, consent_links, dev, health, staff, webhooks
+from portal.web import account, auth_views, consent_links, dev, health, ids, staff, webhooks
 
 
 def routes(settings: Settings) -> list:
     """Every route of the portal, by dotted name: the whole surface in one table."""
     G, P = ["GET"], ["POST"]  # GET routes answer HEAD too; only POSTs change anything
+    ids.register_route_convertor()  # `{name:id}`: a row id in range, or the route won't match
     # fmt: off
     table = [
         Route("/", auth_views.home, name="home"),
@@ -37,18 +38,18 @@ def routes(settings: Settings) -> list:
         Route("/account/settings/edit", account.edit, methods=P,
               name="account.settings_edit"),
         Route("/account/contacts", account.contacts, methods=G, name="account.contacts"),
-        Route("/account/contacts/{person_id}/edit", account.edit_form, methods=G,
+        Route("/account/contacts/{person_id:id}/edit", account.edit_form, methods=G,
               name="account.contact_edit_form"),
-        Route("/account/contacts/{person_id}/edit", account.edit, methods=P,
+        Route("/account/contacts/{person_id:id}/edit", account.edit, methods=P,
               name="account.contact_edit"),
-        Route("/account/contacts/{person_id}/invite", account.invite, methods=P,
+        Route("/account/contacts/{person_id:id}/invite", account.invite, methods=P,
               name="account.contact_invite"),
         Route("/account/students", account.students, methods=G, name="account.students"),
-        Route("/account/students/{person_id}", account.student, methods=G,
+        Route("/account/students/{person_id:id}", account.student, methods=G,
               name="account.student"),
-        Route("/account/students/{person_id}/edit", account.edit_form, methods=G,
+        Route("/account/students/{person_id:id}/edit", account.edit_form, methods=G,
               name="account.student_edit_form"),
-        Route("/account/students/{person_id}/edit", account.edit, methods=P,
+        Route("/account/students/{person_id:id}/edit", account.edit, methods=P,
               name="account.student_edit"),
         Route("/text-consent/{token}", consent_links.link, methods=G, name="consent.link"),
         Route("/text-consent/{token}", consent_links.answer, methods=P, name="consent.answer"),
@@ -58,7 +59,7 @@ def routes(settings: Settings) -> list:
         Route("/webhooks/twilio/sms", webhooks.sms, methods=P, name="webhooks.sms"),
         Route("/webhooks/twilio/status", webhooks.status, methods=P, name="webhooks.status"),
         Route("/staff/", staff.people, methods=G, name="staff.people"),
-        Route("/staff/people/{person_id}", staff.person, methods=G, name="staff.person"),
+        Route("/staff/people/{person_id:id}", staff.person, methods=G, name="staff.person"),
         Route("/staff/messages", staff.messages, methods=G, name="staff.messages"),
         Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
     ]

@@ -11,21 +11,43 @@ import hashlib
 import hmac
 import secrets
 from http.cookies import SimpleCookie
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal.accounts import sessions
-from portal.clock import to_db
-from portal.db import accounts as account_rows
 
 CSRF_COOKIE = "portal_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_EXEMPT_PREFIXES = ("/webhooks/",)
 MAX_FORM_BYTES = 1_000_000
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# Sent only when PUBLIC_URL is https: a year, renewed on every visit. No includeSubDomains:
+# the organization's other hosts are not ours to decide for.
+HSTS = "max-age=31536000"
+
+
+def cookie_name(settings, base: str) -> str:
+    """With an https PUBLIC_URL the name gets the `__Host-` prefix: browsers then accept the
+    cookie only if it is Secure, for Path=/ and without Domain, so neither a sibling subdomain
+    nor a plain-http page can plant or overwrite it (session fixation, CSRF cookie tossing)."""
+    return f"__Host-{base}" if settings.public_url.startswith("https://") else base
+
+
+def origin_of(url: str) -> str | None:
+    """`scheme://host[:port]`, lowercased, default port dropped; None if it is not a URL."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        return None
+    default = {"http": 80, "https": 443}[parts.scheme]
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
 
 
 def csrf_token_for(secret: str, binding: str) -> str:
@@ -39,6 +61,9 @@ class SecurityMiddleware:
         self.app = app
         self.ctx = ctx
         self.secure_cookies = ctx.settings.public_url.startswith("https://")
+        self.public_origin = origin_of(ctx.settings.public_url)
+        self.session_cookie = cookie_name(ctx.settings, sessions.SESSION_COOKIE)
+        self.csrf_cookie = cookie_name(ctx.settings, CSRF_COOKIE)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -53,14 +78,12 @@ class SecurityMiddleware:
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send, conn) -> None:
         cookies = _cookies(scope)
-        session_id = cookies.get(sessions.SESSION_COOKIE, "")
+        session_id = cookies.get(self.session_cookie, "")
         account = None
         if session_id and len(session_id) < 100:
-            account = await account_rows.session_account(
-                conn, sessions.hash_session_id(session_id), to_db(self.ctx.now())
-            )
+            account = await sessions.session_account(self.ctx, conn, session_id)
         # A logged-in form is bound to the session; an anonymous one to a random cookie.
-        anon = cookies.get(CSRF_COOKIE, "")
+        anon = cookies.get(self.csrf_cookie, "")
         new_anon = None
         if account is None and not (16 <= len(anon) <= 64):
             anon = new_anon = secrets.token_urlsafe(24)
@@ -71,6 +94,9 @@ class SecurityMiddleware:
         state["csrf_token"] = csrf_token_for(str(self.ctx.settings.secret_key), binding)
 
         if scope["method"] in UNSAFE_METHODS and not scope["path"].startswith(CSRF_EXEMPT_PREFIXES):
+            if not self._origin_allowed(scope):
+                await _forbidden(scope, send)
+                return
             body = await _read_body(receive)
             if body is None or not await _token_matches(scope, body, state["csrf_token"]):
                 await _forbidden(scope, send)
@@ -90,12 +116,36 @@ class SecurityMiddleware:
                     " base-uri 'none'",
                 )
                 if new_anon:
-                    headers.append("Set-Cookie", self._cookie(CSRF_COOKIE, new_anon))
+                    headers.append("Set-Cookie", self._cookie(self.csrf_cookie, new_anon))
                 if account is not None:
                     headers.setdefault("Cache-Control", "no-store")
+                if self.secure_cookies:
+                    headers.setdefault("Strict-Transport-Security", HSTS)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+    def _origin_allowed(self, scope: Scope) -> bool:
+        """A second lock beside the token: a form posted from another site says so in Origin
+        (or, from older browsers, Referer). Absent both, the token alone decides. `null` (a
+        sandboxed frame, a file, a redirect across sites) is never ours."""
+        headers = dict(scope.get("headers", []))
+        origin = headers.get(b"origin")
+        if origin is not None:
+            claimed = origin_of(origin.decode("latin-1"))
+        elif headers.get(b"referer"):
+            claimed = origin_of(headers[b"referer"].decode("latin-1"))
+        else:
+            return True
+        if claimed is None:
+            return False
+        allowed = {self.public_origin}
+        if self.ctx.settings.is_development:
+            # Served on another address than PUBLIC_URL (`portal serve --port 8123`): the
+            # page's own address. Production trusts PUBLIC_URL alone, not a Host header.
+            host = headers.get(b"host", b"").decode("latin-1")
+            allowed.add(origin_of(f"{scope.get('scheme', 'http')}://{host}"))
+        return claimed in allowed
 
     def _cookie(self, name: str, value: str, max_age: int | None = None) -> str:
         parts = [f"{name}={value}", "Path=/", "HttpOnly", "SameSite=Lax"]
@@ -109,9 +159,24 @@ class SecurityMiddleware:
 def session_cookie(ctx, session_id: str | None) -> dict:
     """Arguments for Response.set_cookie: the session id only, never any data."""
     return {
-        "key": sessions.SESSION_COOKIE,
+        "key": cookie_name(ctx.settings, sessions.SESSION_COOKIE),
         "value": session_id or "",
-        "max_age": ctx.settings.session_days * 86400 if session_id else 0,
+        # The server ends an idle session; the browser keeps the cookie to the absolute end.
+        "max_age": ctx.settings.session_max_days * 86400 if session_id else 0,
+        "httponly": True,
+        "samesite": "lax",
+        "secure": ctx.settings.public_url.startswith("https://"),
+        "path": "/",
+    }
+
+
+def device_cookie(ctx, value: str) -> dict:
+    """Arguments for Response.set_cookie: the signed device id that spares this browser the
+    account-wide login delay others' wrong guesses cause (see portal/accounts/sessions.py)."""
+    return {
+        "key": cookie_name(ctx.settings, sessions.DEVICE_COOKIE),
+        "value": value,
+        "max_age": sessions.DEVICE_DAYS * 86400,
         "httponly": True,
         "samesite": "lax",
         "secure": ctx.settings.public_url.startswith("https://"),

@@ -13,6 +13,7 @@ from portal.db import inbound as inbound_rows
 from portal.db import ledger
 from portal.db import people as people_rows
 from portal.web.access import staff_required
+from portal.web.ids import parse_id
 from portal.web.pages import render
 
 
@@ -29,10 +30,7 @@ async def people(request: Request) -> Response:
 @staff_required
 async def person(request: Request) -> Response:
     ctx = request.app.state.ctx
-    try:
-        person_id = int(request.path_params["person_id"])
-    except ValueError:
-        raise HTTPException(404) from None
+    person_id = parse_id(request.path_params["person_id"])
     async with ctx.db.read() as conn:
         subject = await people_rows.by_id(conn, person_id)
         if subject is None:
