@@ -1,0 +1,101 @@
+"""Faults, operations and newcomer findings of issue 8 (items 13-18 and 20-24), each through the
+real app, the real CLI, a real SQLite file, a real SMTP server and a fake Twilio over HTTP."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import hmac
+import re
+import secrets
+
+import pytest
+from conftest import PUBLIC_URL, PortalDriver
+from fake_twilio import FakeTwilio
+from starlette.testclient import TestClient
+
+from portal import demo
+from portal.app import create_app
+
+TOKEN = "test-twilio-auth-token"
+ORG_NUMBER = "+12015550100"
+PAT = "+12015550101"
+JORDAN = "+12015550102"
+NEWCOMER = "+12015550177"  # a number nobody in the portal has
+CONSENT_LINK_RE = re.compile(r"http://portal\.test(/text-consent/[A-Za-z0-9._\-]+)")
+INVITE_RE = re.compile(r"http://portal\.test(/invite/[A-Za-z0-9._\-]+)")
+
+
+@pytest.fixture
+def twilio():
+    server = FakeTwilio().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def texting_settings(settings, twilio):
+    return dataclasses.replace(
+        settings,
+        twilio_account_sid="ACtest",
+        twilio_auth_token=type(settings.twilio_auth_token)(TOKEN),
+        twilio_from_number=ORG_NUMBER,
+        twilio_api_url=twilio.url,
+    )
+
+
+@pytest.fixture
+def texting(texting_settings, clock, mailbox):
+    """The demo portal with Twilio configured (a fake Twilio on loopback)."""
+    app = create_app(texting_settings, clock=clock, start_dispatcher=False)
+    with TestClient(app, base_url=PUBLIC_URL) as client:
+        driver = PortalDriver(client, app, mailbox)
+        driver.call(demo.load, app.state.ctx)
+        yield driver
+
+
+def text_in(portal, body: str, from_number: str = PAT):
+    params = {
+        "MessageSid": "SM" + secrets.token_hex(16),
+        "AccountSid": "ACtest",
+        "From": from_number,
+        "To": ORG_NUMBER,
+        "Body": body,
+    }
+    data = "http://portal.test/webhooks/twilio/sms" + "".join(
+        key + params[key] for key in sorted(params)
+    )
+    signature = base64.b64encode(
+        hmac.new(TOKEN.encode(), data.encode(), hashlib.sha1).digest()
+    ).decode()
+    response = portal.client.post(
+        "/webhooks/twilio/sms", data=params, headers={"X-Twilio-Signature": signature}
+    )
+    assert response.status_code == 200
+    return response
+
+
+def is_stopped(portal, phone: str) -> bool:
+    rows = portal.rows("SELECT active FROM phone_suppressions WHERE phone = :p", {"p": phone})
+    return bool(rows and rows[0].active)
+
+
+# 16. A link is good through its whole lifetime and refused one second after.
+
+
+def test_a_consent_link_is_answered_at_exactly_its_lifetime_and_refused_a_second_later(
+    parent, clock
+):
+    parent.save_person("Jordan", allow_texting=True)
+    [request] = [m for m in parent.deliver() if m.to == ["jordan@demo.example"]]
+    path = CONSENT_LINK_RE.search(request.text).group(1)
+    parent.client.cookies.clear()
+    lifetime = parent.ctx.consent_links.lifetime
+
+    clock.advance(seconds=lifetime.total_seconds() + 1)
+    assert "This link has expired" in parent.client.get(path).text
+    clock.advance(seconds=-1)  # back to exactly the lifetime: the link is still good
+    assert "Yes, Send Me Text Messages" in parent.client.get(path).text
+    answered = parent.post(path, {"answer": "yes"}, token_from="/login")
+    assert "You will receive text messages" in answered.text
