@@ -13,6 +13,7 @@ from portal import consent, keywords, outbox, phones
 from portal.clock import to_db
 from portal.db import Conn
 from portal.db import inbound as inbound_rows
+from portal.db import ledger as ledger_rows
 from portal.db import organization as org_rows
 from portal.db import people as people_rows
 
@@ -26,10 +27,15 @@ REPLIES = {
     "Reply START to resubscribe.",
     ("opt_out", True): "{org}: Se canceló su suscripción y no recibirá más mensajes. "
     "Responda START para volver a suscribirse.",
-    ("opt_in", False): "{org}: You are subscribed to texts again. Msg & data rates may apply. "
+    ("opt_in", False): "{org}: You are subscribed to texts. Msg & data rates may apply. "
     "Reply HELP for help, STOP to opt out.",
-    ("opt_in", True): "{org}: Está suscrito de nuevo. Pueden aplicarse tarifas de mensajes y "
-    "datos. Responda AYUDA para ayuda, STOP para cancelar.",
+    ("opt_in", True): "{org}: Está suscrito a nuestros mensajes. Pueden aplicarse tarifas de "
+    "mensajes y datos. Responda AYUDA para ayuda, STOP para cancelar.",
+    # Only to a number that had opted out before: "again" to anyone else would be untrue.
+    ("opt_in_again", False): "{org}: You are subscribed to texts again. Msg & data rates may "
+    "apply. Reply HELP for help, STOP to opt out.",
+    ("opt_in_again", True): "{org}: Está suscrito de nuevo. Pueden aplicarse tarifas de "
+    "mensajes y datos. Responda AYUDA para ayuda, STOP para cancelar.",
     ("help", False): "{org}: texts about classes, schedules and your account. Help: {contact}. "
     "Msg & data rates may apply. Reply STOP to opt out.",
     ("help", True): "{org}: mensajes sobre clases, horarios y su cuenta. Ayuda: {contact}. "
@@ -82,6 +88,8 @@ async def handle_inbound(conn: Conn, ctx: PortalContext, text: InboundText) -> H
         "needs_review": reading.needs_review,
     }
     changed = True
+    # Whether this number had opted out before: only then is a START answered with "again".
+    again = reading.kind == "opt_in" and await ledger_rows.suppression(conn, phone) is not None
     if reading.kind == "opt_out":
         stop = await consent.suppress_number(
             conn,
@@ -97,12 +105,15 @@ async def handle_inbound(conn: Conn, ctx: PortalContext, text: InboundText) -> H
         # YES answers the open request(s) of this number only; it never lifts a STOP.
         await _answer_open_requests(conn, ctx, phone, actor, evidence)
     elif reading.kind == "opt_in":
-        await consent.lift_suppression(conn, ctx, phone=phone, actor=actor, evidence=evidence)
+        lifted = await consent.lift_suppression(
+            conn, ctx, phone=phone, actor=actor, evidence=evidence
+        )
+        again = again or any(c.old_status == consent.Status.OPTED_OUT for c in lifted)
     elif reading.kind == "other":
         return Handled(duplicate=False, kind="other")
     replied = changed and not _provider_answered(ctx, text, reading)
     if replied:
-        await _reply(conn, ctx, phone, reading)
+        await _reply(conn, ctx, phone, reading, again=again)
     return Handled(duplicate=False, kind=reading.kind, replied=replied)
 
 
@@ -130,12 +141,15 @@ def _provider_answered(ctx: PortalContext, text: InboundText, reading: keywords.
     return ctx.settings.provider_answers_keywords and reading.provider_keyword
 
 
-async def _reply(conn: Conn, ctx: PortalContext, phone: str, reading: keywords.Reading) -> None:
+async def _reply(
+    conn: Conn, ctx: PortalContext, phone: str, reading: keywords.Reading, *, again: bool = False
+) -> None:
     organization = await org_rows.get(conn)
     contact = organization.email + (
         f" or {phones.display(organization.phone)}" if organization.phone else ""
     )
-    body = REPLIES[(reading.kind, reading.spanish)].format(org=organization.name, contact=contact)
+    wording = f"{reading.kind}_again" if again and reading.kind == "opt_in" else reading.kind
+    body = REPLIES[(wording, reading.spanish)].format(org=organization.name, contact=contact)
     await outbox.queue_text(
         conn,
         ctx,

@@ -99,3 +99,32 @@ def test_a_consent_link_is_answered_at_exactly_its_lifetime_and_refused_a_second
     assert "Yes, Send Me Text Messages" in parent.client.get(path).text
     answered = parent.post(path, {"answer": "yes"}, token_from="/login")
     assert "You will receive text messages" in answered.text
+
+
+# 21. "again" only for a number that had opted out before.
+
+
+def test_a_first_start_is_not_told_it_is_subscribed_again(texting, twilio):
+    text_in(texting, "START", from_number=NEWCOMER)
+    text_in(texting, "START")  # Pat's number, never stopped
+    texting.deliver()
+    [first] = twilio.texts_to(NEWCOMER)
+    [pat] = twilio.texts_to(PAT)
+    for reply in (first, pat):
+        assert "You are subscribed to texts." in reply and "again" not in reply
+
+
+def test_a_first_yes_to_an_open_request_is_not_told_it_is_subscribed_again(texting, twilio):
+    assert texting.login().status_code == 200
+    texting.save_person("Jordan", allow_texting=True)
+    text_in(texting, "YES", from_number=JORDAN)
+    texting.deliver()
+    [reply] = twilio.texts_to(JORDAN)
+    assert "You are subscribed to texts." in reply and "again" not in reply
+
+
+def test_start_after_a_stop_is_told_it_is_subscribed_again(texting, twilio):
+    text_in(texting, "STOP")
+    text_in(texting, "START")
+    texting.deliver()
+    assert "You are subscribed to texts again" in twilio.texts_to(PAT)[-1]
