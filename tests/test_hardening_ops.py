@@ -128,3 +128,35 @@ def test_start_after_a_stop_is_told_it_is_subscribed_again(texting, twilio):
     text_in(texting, "START")
     texting.deliver()
     assert "You are subscribed to texts again" in twilio.texts_to(PAT)[-1]
+
+
+# 22. The office email's subject says what happened and to whom.
+
+
+def test_the_office_subject_names_the_people_of_a_number_that_replied_stop(texting):
+    texting.deliver()
+    text_in(texting, "STOP")
+    [office] = [m for m in texting.deliver() if m.to == ["office@demo.example"]]
+    assert office.subject == "Text messaging opt-out: •••-•••-0101 replied STOP (Pat Parker)"
+
+
+def test_the_office_subject_names_everyone_who_shares_the_number(texting):
+    assert texting.login().status_code == 200
+    texting.save_person("Avery", allow_texting=True, cell_phone="(201) 555-0101")
+    texting.deliver()
+    text_in(texting, "STOP")
+    [office] = [m for m in texting.deliver() if m.to == ["office@demo.example"]]
+    assert office.subject == (
+        "Text messaging opt-out: •••-•••-0101 replied STOP (Pat Parker and Avery Parker)"
+    )
+
+
+def test_the_office_subject_of_a_stop_in_plain_words_does_not_say_replied_stop(texting):
+    texting.deliver()
+    text_in(texting, "please don't text me anymore")
+    [office] = [m for m in texting.deliver() if m.to == ["office@demo.example"]]
+    assert "replied STOP" not in office.subject
+    assert office.subject == (
+        "Text messaging opt-out: •••-•••-0101 asked to stop in plain words (Pat Parker):"
+        " please review"
+    )
