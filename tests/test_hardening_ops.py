@@ -160,3 +160,26 @@ def test_the_office_subject_of_a_stop_in_plain_words_does_not_say_replied_stop(t
         "Text messaging opt-out: •••-•••-0101 asked to stop in plain words (Pat Parker):"
         " please review"
     )
+
+
+# 23. "(you)" marks the person who is logged in.
+
+
+def test_an_invited_contact_sees_you_beside_themselves_not_the_account_holder(parent):
+    jordan = parent.person_id("Jordan")
+    parent.post(f"/account/contacts/{jordan}/invite", {}, token_from="/account/contacts")
+    [mail] = parent.deliver()
+    path = INVITE_RE.search(mail.text).group(1)
+    parent.client.cookies.clear()
+    parent.post(path, {"password": "jordans-new-pass", "password_again": "jordans-new-pass"})
+    assert parent.login("jordan@demo.example", "jordans-new-pass").status_code == 200
+
+    page = parent.client.get("/account/contacts").text
+    assert 'aria-label="Edit Jordan Parker">Edit (you)</a>' in page
+    assert 'aria-label="Edit Pat Parker">Edit</a>' in page
+
+
+def test_the_account_holder_still_sees_you_beside_themselves(parent):
+    page = parent.client.get("/account/contacts").text
+    assert 'aria-label="Edit Pat Parker">Edit (you)</a>' in page
+    assert 'aria-label="Edit Jordan Parker">Edit</a>' in page
