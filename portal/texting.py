@@ -111,7 +111,10 @@ async def handle_inbound(conn: Conn, ctx: PortalContext, text: InboundText) -> H
         again = again or any(c.old_status == consent.Status.OPTED_OUT for c in lifted)
     elif reading.kind == "other":
         return Handled(duplicate=False, kind="other")
-    replied = changed and not _provider_answered(ctx, text, reading)
+    # A stop that complains of what texts cost gets no confirmation: the opt-out and the
+    # office's email still happen, but one more text would be one more charge (courtesy wins).
+    courtesy = reading.kind == "opt_out" and reading.mentions_cost
+    replied = changed and not courtesy and not _provider_answered(ctx, text, reading)
     if replied:
         await _reply(conn, ctx, phone, reading, again=again)
     return Handled(duplicate=False, kind=reading.kind, replied=replied)

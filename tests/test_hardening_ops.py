@@ -183,3 +183,36 @@ def test_the_account_holder_still_sees_you_beside_themselves(parent):
     page = parent.client.get("/account/contacts").text
     assert 'aria-label="Edit Pat Parker">Edit (you)</a>' in page
     assert 'aria-label="Edit Jordan Parker">Edit</a>' in page
+
+
+# 24. A stop that complains of the cost gets no confirmation text.
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Stop texting me, it costs me money",
+        "STOP these texts cost me",
+        "stop, I get charged for every message",
+        "Unsubscribe, my carrier charges a fee",
+        "STOP I have to pay for texts",
+        "No me envien mensajes, me cobran cada uno",
+        "No me manden mensajes, me cuesta dinero",
+    ],
+)
+def test_a_stop_that_mentions_cost_opts_out_and_tells_the_office_but_sends_no_text(
+    texting, twilio, body
+):
+    texting.deliver()
+    text_in(texting, body)
+    assert is_stopped(texting, PAT)
+    mails = texting.deliver()
+    assert [m for m in mails if m.to == ["office@demo.example"]]
+    assert twilio.texts_to(PAT) == []
+
+
+def test_a_plain_stop_still_gets_its_one_confirmation(texting, twilio):
+    text_in(texting, "Stop texting me please")
+    texting.deliver()
+    [confirmation] = twilio.texts_to(PAT)
+    assert "unsubscribed" in confirmation
