@@ -124,8 +124,9 @@ def _demo(settings: Settings, args) -> int:
             print(f"portal demo: {exc}", file=sys.stderr)
             return 1
         print("demo data loaded" if loaded else "demo data is already loaded")
-        print(f"  parent: {demo.PARENT_EMAIL} / {demo.PARENT_PASSWORD}")
-        print(f"  staff:  {demo.STAFF_EMAIL} / {demo.STAFF_PASSWORD}")
+        print(f"  parent:        {demo.PARENT_EMAIL} / {demo.PARENT_PASSWORD}")
+        print(f"  second family: {demo.SECOND_PARENT_EMAIL} / {demo.SECOND_PARENT_PASSWORD}")
+        print(f"  staff:         {demo.STAFF_EMAIL} / {demo.STAFF_PASSWORD}")
         return 0
 
     return _run(_with_context(settings, work, needs_schema=False))

@@ -17,6 +17,7 @@ from starlette.testclient import TestClient
 
 from portal import demo
 from portal.app import create_app
+from portal.cli import main
 
 TOKEN = "test-twilio-auth-token"
 ORG_NUMBER = "+12015550100"
@@ -216,3 +217,19 @@ def test_a_plain_stop_still_gets_its_one_confirmation(texting, twilio):
     texting.deliver()
     [confirmation] = twilio.texts_to(PAT)
     assert "unsubscribed" in confirmation
+
+
+# 18. The demo prints every login; starting logs no alarm; every header names the organization.
+
+
+def test_portal_demo_prints_all_three_demo_logins(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'demo.sqlite3'}")
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    for email, password in (
+        (demo.PARENT_EMAIL, demo.PARENT_PASSWORD),
+        (demo.SECOND_PARENT_EMAIL, demo.SECOND_PARENT_PASSWORD),
+        (demo.STAFF_EMAIL, demo.STAFF_PASSWORD),
+    ):
+        assert f"{email} / {password}" in out
