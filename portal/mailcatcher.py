@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import email
 import email.policy
+import logging
 import socket
 import threading
 
@@ -65,6 +66,11 @@ class MailCatcher:
     def start(self) -> MailCatcher:
         # Built here, not in __init__: a Controller makes an event loop that only a started
         # and stopped server closes again.
+        # aiosmtpd logs every SMTP exchange at INFO on "mail.log", and "Connection lost during
+        # _handle_client()" for every connection: for the Controller's own readiness probe
+        # (it connects, reads the banner and hangs up) and even after a clean QUIT. That is
+        # protocol chatter of a development tool, not news; its warnings and errors still show.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
         self._controller = Controller(_Handler(self), hostname=self.host, port=self.port)
         self._controller.start()
         return self

@@ -3,13 +3,16 @@ real app, the real CLI, a real SQLite file, a real SMTP server and a fake Twilio
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 
+import aiosmtplib
 import pytest
 from conftest import PUBLIC_URL, PortalDriver
 from fake_twilio import FakeTwilio
@@ -18,6 +21,7 @@ from starlette.testclient import TestClient
 from portal import demo
 from portal.app import create_app
 from portal.cli import main
+from portal.mailcatcher import MailCatcher
 
 TOKEN = "test-twilio-auth-token"
 ORG_NUMBER = "+12015550100"
@@ -233,3 +237,23 @@ def test_portal_demo_prints_all_three_demo_logins(tmp_path, monkeypatch, capsys)
         (demo.STAFF_EMAIL, demo.STAFF_PASSWORD),
     ):
         assert f"{email} / {password}" in out
+
+
+def test_the_dev_mail_catcher_starts_and_receives_without_logging_a_lost_connection(caplog):
+    async def send(catcher):
+        await aiosmtplib.send(
+            "Subject: hello\r\n\r\nbody",
+            sender="portal@portal.test",
+            recipients=["pat@demo.example"],
+            hostname=catcher.host,
+            port=catcher.port,
+        )
+
+    with caplog.at_level(logging.INFO):
+        catcher = MailCatcher().start()
+        try:
+            asyncio.run(send(catcher))
+        finally:
+            catcher.stop()
+    assert [m.subject for m in catcher.messages()] == ["hello"]
+    assert not [r for r in caplog.records if "Connection lost" in r.getMessage()]
