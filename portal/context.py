@@ -27,6 +27,9 @@ class PortalContext:
     invitation_links: links.LinkService
     # Set after a change queues mail or texts, so the in-process dispatcher wakes at once.
     outbox_wakeup: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+    # The organization's name for page headers, read at start and kept fresh by logged-in
+    # requests (see portal/web/pages.py); the settings' first default until then.
+    organization_name: str = ""
 
     @classmethod
     def build(cls, settings: Settings, clock=None, db: Database | None = None) -> PortalContext:
@@ -46,6 +49,7 @@ class PortalContext:
                 links.PASSWORD_RESET, dt.timedelta(minutes=settings.password_reset_minutes)
             ),
             invitation_links=service(links.INVITATION, dt.timedelta(days=14)),
+            organization_name=settings.organization_name,
         )
 
     async def ensure_organization(self) -> None:
@@ -58,6 +62,7 @@ class PortalContext:
                 phone=self.settings.organization_phone,
                 now=to_db(self.now()),
             )
+            self.organization_name = (await org_rows.get(conn)).name
 
     @property
     def twilio_auth_token(self) -> str:

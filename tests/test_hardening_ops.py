@@ -21,6 +21,7 @@ from starlette.testclient import TestClient
 from portal import demo
 from portal.app import create_app
 from portal.cli import main
+from portal.db import organization as org_rows
 from portal.mailcatcher import MailCatcher
 
 TOKEN = "test-twilio-auth-token"
@@ -257,3 +258,41 @@ def test_the_dev_mail_catcher_starts_and_receives_without_logging_a_lost_connect
             catcher.stop()
     assert [m.subject for m in catcher.messages()] == ["hello"]
     assert not [r for r in caplog.records if "Connection lost" in r.getMessage()]
+
+
+def brand(page) -> str:
+    return re.search(r'<a class="brand" href="/">([^<]*)</a>', page.text).group(1)
+
+
+def test_every_page_header_names_the_organization(portal):
+    anonymous = [
+        portal.client.get("/login"),
+        portal.client.get("/forgot-password"),
+        portal.client.get("/no-such-page"),
+        portal.client.get("/static/no-such-file.css"),
+        portal.client.post("/login", data={"email": "x", "password": "y"}),  # no CSRF: 403
+    ]
+    assert [page.status_code for page in anonymous] == [200, 200, 404, 404, 403]
+    assert portal.login().status_code == 200
+    logged_in = [portal.client.get("/account/settings"), portal.client.get("/account/contacts")]
+    for page in anonymous + logged_in:
+        assert brand(page) == "Riverside Dance Academy"
+        assert "Consent Portal" not in page.text
+
+
+def test_a_renamed_organization_shows_on_every_page_without_a_restart(portal):
+    async def rename(ctx):
+        async with ctx.db.write() as conn:  # as staff would, maybe on another instance
+            await org_rows.update(
+                conn,
+                name="Riverside Dance Studio",
+                email="office@demo.example",
+                phone=ORG_NUMBER,
+                now="2026-01-05T15:00:00.000000+00:00",
+            )
+
+    portal.call(rename, portal.ctx)
+    assert portal.login().status_code == 200
+    assert brand(portal.client.get("/account/settings")) == "Riverside Dance Studio"
+    portal.client.cookies.clear()
+    assert brand(portal.client.get("/login")) == "Riverside Dance Studio"

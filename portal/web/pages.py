@@ -11,7 +11,20 @@ from starlette.templating import Jinja2Templates
 from portal import phones
 from portal.emails import TEMPLATES_DIR
 
-templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+
+def _organization_name(request: Request) -> dict[str, str]:
+    """Every page's header names the organization, logged in or not (no query: the name is
+    read with the session, or kept on the context since start)."""
+    ctx = request.app.state.ctx
+    account = getattr(request.state, "account", None)  # static files have no session state
+    if account is not None and account.org_name:
+        # Fresh from the database with every logged-in request: a rename by staff (in this
+        # process or another) reaches the anonymous pages too.
+        ctx.organization_name = account.org_name
+    return {"org_name": ctx.organization_name}
+
+
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR), context_processors=[_organization_name])
 templates.env.filters.update({"mask": phones.mask, "phone": phones.display})
 
 
