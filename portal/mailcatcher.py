@@ -23,6 +23,7 @@ class CaughtMail:
     message_id: str
     text: str
     html: str
+    reply_to: str = ""
 
 
 class _Handler:
@@ -42,6 +43,7 @@ class _Handler:
                 message_id=str(message.get("Message-ID", "")),
                 text=text_part.get_content() if text_part else "",
                 html=html_part.get_content() if html_part else "",
+                reply_to=str(message.get("Reply-To", "")),
             )
         )
         return "250 Message accepted for delivery"

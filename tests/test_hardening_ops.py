@@ -18,10 +18,11 @@ from conftest import PUBLIC_URL, PortalDriver
 from fake_twilio import FakeTwilio
 from starlette.testclient import TestClient
 
-from portal import demo
+from portal import consent, demo, outbox
 from portal.app import create_app
 from portal.cli import main
 from portal.db import organization as org_rows
+from portal.db import people as people_rows
 from portal.mailcatcher import MailCatcher
 
 TOKEN = "test-twilio-auth-token"
@@ -296,3 +297,64 @@ def test_a_renamed_organization_shows_on_every_page_without_a_restart(portal):
     assert brand(portal.client.get("/account/settings")) == "Riverside Dance Studio"
     portal.client.cookies.clear()
     assert brand(portal.client.get("/login")) == "Riverside Dance Studio"
+
+
+# 20. An email that invites a reply says where the reply goes: the Organization Email.
+
+
+def test_an_email_queued_with_a_reply_to_is_sent_with_that_reply_to_header(portal):
+    jordan_id = portal.person_id("Jordan")
+
+    async def queue(ctx):
+        async with ctx.db.write() as conn:
+            organization = await org_rows.get(conn)
+            jordan = await people_rows.by_id(conn, jordan_id)
+            await outbox.queue_email(
+                conn,
+                ctx,
+                template="changed_by_other",
+                to=jordan.email,
+                person_id=jordan.id,
+                reply_to=organization.email,
+                organization=organization,
+                person=jordan,
+                actor=consent.Actor(kind="contact", label="Pat Parker <parent@demo.example>"),
+                channel=consent.Channel.PORTAL,
+                new_status=consent.Status.OPTED_OUT,
+                when=ctx.now(),
+            )
+
+    portal.deliver()
+    portal.call(queue, portal.ctx)
+    [row] = portal.rows("SELECT reply_to FROM outbox WHERE template = 'changed_by_other'")
+    assert row.reply_to == "office@demo.example"
+    [mail] = portal.deliver()
+    assert mail.to == ["jordan@demo.example"] and "reply to this email" in mail.text
+    assert mail.reply_to == "office@demo.example"
+
+
+def test_other_emails_carry_no_reply_to(parent):
+    parent.save_person("Jordan", allow_texting=True)
+    mails = parent.deliver()
+    assert mails and all(m.reply_to == "" for m in mails)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="portal/consent.py _notify must pass reply_to=organization.email when it queues"
+    " changed_by_other (wired by the owner of consent.py); then remove this mark",
+)
+def test_an_adult_told_their_setting_was_changed_can_reply_to_the_office(parent):
+    parent.save_person("Jordan", allow_texting=True)
+    [request] = [m for m in parent.deliver() if m.to == ["jordan@demo.example"]]
+    path = CONSENT_LINK_RE.search(request.text).group(1)
+    cookies = dict(parent.client.cookies)
+    parent.client.cookies.clear()
+    assert "You will receive" in parent.post(path, {"answer": "yes"}, token_from="/login").text
+    parent.deliver()
+    parent.client.cookies.update(cookies)
+
+    parent.save_person("Jordan", allow_texting=False)
+    [told] = [m for m in parent.deliver() if m.to == ["jordan@demo.example"]]
+    assert "reply to this email" in told.text
+    assert told.reply_to == "office@demo.example"

@@ -7,7 +7,7 @@ from portal.db import Conn, Row
 _COLUMNS = (
     "id, channel, template, recipient, person_id, subject, body_text, body_html, message_id,"
     " requires_consent, status, attempts, next_attempt_at, last_error, provider_id,"
-    " provider_status, created_at, sent_at"
+    " provider_status, created_at, sent_at, reply_to"
 )
 
 
@@ -24,12 +24,13 @@ async def add(
     message_id: str,
     requires_consent: bool,
     now: str,
+    reply_to: str = "",
 ) -> int:
     return await conn.fetch_val(
         "INSERT INTO outbox (channel, template, recipient, person_id, subject, body_text,"
-        " body_html, message_id, requires_consent, next_attempt_at, created_at)"
+        " body_html, message_id, requires_consent, next_attempt_at, created_at, reply_to)"
         " VALUES (:channel, :template, :recipient, :person_id, :subject, :body_text,"
-        " :body_html, :message_id, :requires_consent, :now, :now) RETURNING id",
+        " :body_html, :message_id, :requires_consent, :now, :now, :reply_to) RETURNING id",
         {
             "channel": channel,
             "template": template,
@@ -41,6 +42,7 @@ async def add(
             "message_id": message_id,
             "requires_consent": int(requires_consent),
             "now": now,
+            "reply_to": reply_to,
         },
     )
 
