@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import dataclasses
 import hashlib
 import hmac
@@ -14,6 +15,7 @@ import secrets
 
 import aiosmtplib
 import pytest
+from aiosmtpd.controller import Controller
 from conftest import PUBLIC_URL, PortalDriver
 from fake_twilio import FakeTwilio
 from starlette.testclient import TestClient
@@ -23,7 +25,7 @@ from portal.app import create_app
 from portal.cli import main
 from portal.db import organization as org_rows
 from portal.db import people as people_rows
-from portal.mailcatcher import MailCatcher
+from portal.mailcatcher import MailCatcher, free_port
 
 TOKEN = "test-twilio-auth-token"
 ORG_NUMBER = "+12015550100"
@@ -358,3 +360,80 @@ def test_an_adult_told_their_setting_was_changed_can_reply_to_the_office(parent)
     [told] = [m for m in parent.deliver() if m.to == ["jordan@demo.example"]]
     assert "reply to this email" in told.text
     assert told.reply_to == "office@demo.example"
+
+
+# 15. /healthz says "degraded" while mail or texts are stuck.
+
+
+class RefusingHandler:
+    """A real SMTP server that refuses every message for good."""
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        return "554 5.7.1 Message rejected"
+
+
+@contextlib.contextmanager
+def portal_mailing_to(port: int, settings, clock, mailbox):
+    app = create_app(
+        dataclasses.replace(settings, smtp_port=port), clock=clock, start_dispatcher=False
+    )
+    with TestClient(app, base_url=PUBLIC_URL) as client:
+        driver = PortalDriver(client, app, mailbox)
+        driver.call(demo.load, app.state.ctx)
+        assert driver.login().status_code == 200
+        yield driver
+
+
+def queue_an_office_email(driver):
+    """The parent turns a student's texts off; the office is owed an email."""
+    driver.save_person("Avery", allow_texting=False)
+    assert driver.rows("SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending'")[0].n == 1
+
+
+def test_healthz_says_ok_when_mail_flows(parent):
+    queue_an_office_email(parent)
+    assert parent.client.get("/healthz").json() == {"status": "ok", "outbox_pending": 1}
+    parent.deliver()
+    response = parent.client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "outbox_pending": 0}
+
+
+def test_healthz_says_degraded_while_mail_is_stuck_for_15_minutes(settings, clock, mailbox):
+    with portal_mailing_to(free_port(), settings, clock, mailbox) as driver:  # nobody listens
+        queue_an_office_email(driver)
+        [row] = driver.rows("SELECT created_at FROM outbox")
+        driver.deliver()
+        clock.advance(minutes=14, seconds=59)
+        driver.deliver()
+        assert driver.client.get("/healthz").json()["status"] == "ok"  # retrying, not stuck
+
+        clock.advance(seconds=1)
+        response = driver.client.get("/healthz")
+        assert response.status_code == 200  # a mail outage must not pull the web instance
+        assert response.json() == {
+            "status": "degraded",
+            "outbox_pending": 1,
+            "outbox_stuck_since": row.created_at,
+            "outbox_failed_last_24h": 0,
+        }
+
+
+def test_healthz_says_degraded_for_a_day_after_a_message_failed_for_good(settings, clock, mailbox):
+    port = free_port()
+    server = Controller(RefusingHandler(), hostname="127.0.0.1", port=port)
+    server.start()
+    try:
+        with portal_mailing_to(port, settings, clock, mailbox) as driver:
+            queue_an_office_email(driver)
+            driver.deliver()
+            assert driver.rows("SELECT status FROM outbox")[0].status == "failed"
+            response = driver.client.get("/healthz")
+            assert response.status_code == 200
+            assert response.json()["status"] == "degraded"
+            assert response.json()["outbox_failed_last_24h"] == 1
+
+            clock.advance(hours=24, seconds=1)
+            assert driver.client.get("/healthz").json() == {"status": "ok", "outbox_pending": 0}
+    finally:
+        server.stop()

@@ -125,3 +125,19 @@ async def recent(conn: Conn, *, channel: str | None = None, limit: int = 100) ->
 
 async def pending_count(conn: Conn) -> int:
     return await conn.fetch_val("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
+
+
+async def delivery_trouble(conn: Conn, *, stuck_before: str, failed_since: str) -> Row:
+    """What /healthz says of delivery: how many messages are pending; since when the oldest
+    message has been stuck (pending, created before `stuck_before`, and failing or due since
+    then; None if none is); and how many failed for good since `failed_since` (a failed row's
+    next_attempt_at is when its last attempt was due, so when it failed)."""
+    return await conn.fetch_one(
+        "SELECT (SELECT COUNT(*) FROM outbox WHERE status = 'pending') AS pending,"
+        " (SELECT MIN(created_at) FROM outbox WHERE status = 'pending'"
+        "  AND created_at <= :stuck AND (attempts > 0 OR next_attempt_at <= :stuck))"
+        "  AS stuck_since,"
+        " (SELECT COUNT(*) FROM outbox WHERE status = 'failed' AND next_attempt_at >= :since)"
+        "  AS failed_recently",
+        {"stuck": stuck_before, "since": failed_since},
+    )
