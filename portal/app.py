@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -15,7 +16,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from portal.context import PortalContext
-from portal.db import migrate
+from portal.db import migrate, write_unavailable
 from portal.dispatcher import OutboxDispatcher
 from portal.fakephone import FakePhone
 from portal.mail import SmtpTransport
@@ -106,6 +107,19 @@ async def _error_page(request: Request, exc: HTTPException):
     )
 
 
+async def _write_unavailable_page(request: Request, exc: sqlite3.OperationalError):
+    """A read-only or full database: say so with a 503 (the transaction rolled back, nothing
+    changed) instead of a 500, and tell clients when to try again."""
+    if not write_unavailable(exc):
+        raise exc
+    log.error("the database refused a write: %s", exc)
+    response = render(
+        request, "errors/503.html", status_code=503, title="We cannot save changes right now"
+    )
+    response.headers["Retry-After"] = "120"
+    return response
+
+
 def create_app(
     settings: Settings,
     *,
@@ -162,7 +176,10 @@ def create_app(
     app = Starlette(
         routes=routes(settings),
         middleware=[Middleware(SecurityMiddleware, ctx=ctx)],
-        exception_handlers={HTTPException: _error_page},
+        exception_handlers={
+            HTTPException: _error_page,
+            sqlite3.OperationalError: _write_unavailable_page,
+        },
         lifespan=lifespan,
     )
     app.state.ctx = ctx

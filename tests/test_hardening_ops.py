@@ -12,6 +12,7 @@ import hmac
 import logging
 import re
 import secrets
+import sqlite3
 
 import aiosmtplib
 import pytest
@@ -21,8 +22,10 @@ from fake_twilio import FakeTwilio
 from starlette.testclient import TestClient
 
 from portal import consent, demo, outbox
+from portal import db as portal_db
 from portal.app import create_app
 from portal.cli import main
+from portal.db import PragmaConnection
 from portal.db import organization as org_rows
 from portal.db import people as people_rows
 from portal.mailcatcher import MailCatcher, free_port
@@ -64,7 +67,7 @@ def texting(texting_settings, clock, mailbox):
         yield driver
 
 
-def text_in(portal, body: str, from_number: str = PAT):
+def text_in(portal, body: str, from_number: str = PAT, status: int = 200):
     params = {
         "MessageSid": "SM" + secrets.token_hex(16),
         "AccountSid": "ACtest",
@@ -81,7 +84,7 @@ def text_in(portal, body: str, from_number: str = PAT):
     response = portal.client.post(
         "/webhooks/twilio/sms", data=params, headers={"X-Twilio-Signature": signature}
     )
-    assert response.status_code == 200
+    assert response.status_code == status
     return response
 
 
@@ -437,3 +440,76 @@ def test_healthz_says_degraded_for_a_day_after_a_message_failed_for_good(setting
             assert driver.client.get("/healthz").json() == {"status": "ok", "outbox_pending": 0}
     finally:
         server.stop()
+
+
+# 13. A database that cannot take writes: a clear 503, nothing changed, /healthz says so.
+
+
+@pytest.fixture
+def storage(monkeypatch):
+    """Real SQLite connections that SQLite itself makes read-only (PRAGMA query_only) while
+    `storage.read_only` is set. Tests run as root, whom chmod does not stop."""
+
+    class Switchable(PragmaConnection):
+        read_only = False
+
+        def _follow_switch(self) -> None:
+            wanted = type(self).read_only
+            if getattr(self, "_read_only", False) != wanted:
+                sqlite3.Connection.execute(self, f"PRAGMA query_only={int(wanted)}")
+                self._read_only = wanted
+
+        def execute(self, *args):
+            self._follow_switch()
+            return super().execute(*args)
+
+        def cursor(self, *args):
+            self._follow_switch()
+            return super().cursor(*args)
+
+    monkeypatch.setattr(portal_db, "PragmaConnection", Switchable)
+    return Switchable
+
+
+@pytest.fixture
+def app(storage, settings, clock):
+    return create_app(settings, clock=clock, start_dispatcher=False)
+
+
+def snapshot(driver) -> list:
+    return [
+        driver.rows("SELECT * FROM consent_state ORDER BY person_id"),
+        driver.rows("SELECT * FROM consent_events ORDER BY id"),
+        driver.rows("SELECT * FROM outbox ORDER BY id"),
+        driver.rows("SELECT * FROM sessions ORDER BY id_hash"),
+    ]
+
+
+def test_a_change_on_a_read_only_database_gets_a_503_page_and_changes_nothing(parent, storage):
+    before = snapshot(parent)
+    storage.read_only = True
+    response = parent.save_person("Avery", allow_texting=False)
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "120"
+    assert "We cannot save changes right now" in response.text
+    assert "Nothing was changed" in response.text and brand(response) == "Riverside Dance Academy"
+    assert "Texts allowed" in parent.client.get("/account/students").text  # reads still work
+    assert snapshot(parent) == before
+
+
+def test_healthz_says_503_while_the_database_cannot_be_written(portal, storage):
+    assert portal.client.get("/healthz").json()["status"] == "ok"
+    storage.read_only = True
+    response = portal.client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json() == {"status": "error", "error": "OperationalError"}
+    storage.read_only = False
+    assert portal.client.get("/healthz").status_code == 200
+
+
+def test_a_stop_on_a_read_only_database_is_answered_503_not_500(storage, texting):
+    storage.read_only = True
+    response = text_in(texting, "STOP", status=503)
+    assert response.headers["retry-after"] == "120"
+    storage.read_only = False
+    assert not is_stopped(texting, PAT)  # Twilio retries it once; nothing half-done meanwhile

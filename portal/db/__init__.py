@@ -54,6 +54,24 @@ class DatabaseError(Exception):
     """The database is unreachable or not set up the way the portal requires."""
 
 
+# SQLite's words for "no write can happen now": a read-only file or database, a full disk, a
+# failing disk, or a lock held past busy_timeout. The transaction was rolled back, nothing was
+# changed, and the same request may well succeed later.
+_WRITE_UNAVAILABLE = (
+    "attempt to write a readonly database",
+    "database or disk is full",
+    "disk i/o error",
+    "database is locked",
+)
+
+
+def write_unavailable(exc: BaseException) -> bool:
+    """True when `exc` means the database cannot take writes now (see _WRITE_UNAVAILABLE)."""
+    return isinstance(exc, sqlite3.OperationalError) and any(
+        words in str(exc).lower() for words in _WRITE_UNAVAILABLE
+    )
+
+
 class Row(dict):
     """A result row: `row.first_name` and `row["first_name"]` both work."""
 
@@ -142,7 +160,10 @@ class Database:
                 try:
                     yield conn
                 except BaseException:
-                    await connection.execute("ROLLBACK")
+                    # After a full disk or an I/O error SQLite may have rolled back already: a
+                    # failing ROLLBACK must not hide the error that caused it.
+                    with contextlib.suppress(sqlite3.OperationalError):
+                        await connection.execute("ROLLBACK")
                     raise
                 else:
                     await connection.execute("COMMIT")
@@ -157,6 +178,19 @@ class Database:
         else:
             async with self._write_lock:
                 yield
+
+    async def check_writable(self) -> None:
+        """Raise the database's own error if a write could not start now (read-only, locked
+        past busy_timeout, failing disk). Takes the write lock for an instant; changes nothing.
+        A full disk shows only when a write needs a new page, not here."""
+        async with self._db.connection() as connection:
+            if self.dialect == "sqlite":
+                await connection.execute("BEGIN IMMEDIATE")
+                await connection.execute("ROLLBACK")
+            else:
+                async with connection.transaction():
+                    # Refused on a read-only server (a hot standby, default_transaction_read_only).
+                    await connection.execute("SET TRANSACTION READ WRITE")
 
     async def check_pragmas(self) -> None:
         """Fail at start, not at the first lost write, if SQLite is not set up as we require."""

@@ -26,6 +26,8 @@ async def healthz(request: Request) -> JSONResponse:
             trouble = await outbox_rows.delivery_trouble(
                 conn, stuck_before=to_db(now - STUCK_AFTER), failed_since=to_db(now - FAILED_WINDOW)
             )
+        # Reads alone would say "ok" on a read-only or locked database: every change fails.
+        await ctx.db.check_writable()
     except Exception as exc:  # the point of a health check is to report, not to crash
         return JSONResponse({"status": "error", "error": type(exc).__name__}, status_code=503)
     body = {"status": "ok", "outbox_pending": trouble.pending}
