@@ -134,12 +134,18 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         await ctx.db.connect()
-        await ctx.db.check_pragmas()
-        if settings.is_development:
-            await ctx.db.migrate()
-        elif waiting := await migrate.pending(ctx.db):
-            raise RuntimeError(f"run `portal migrate` first; pending: {', '.join(waiting)}")
-        await ctx.ensure_organization()
+        try:
+            await ctx.db.check_pragmas()
+            if settings.is_development:
+                await ctx.db.migrate()
+            elif waiting := await migrate.pending(ctx.db):
+                raise RuntimeError(f"run `portal migrate` first; pending: {', '.join(waiting)}")
+            await ctx.ensure_organization()
+        except BaseException:
+            # A failed start must let go of the database: its open connections' threads would
+            # keep the process alive, listening nowhere, where a supervisor cannot see it.
+            await ctx.db.disconnect()
+            raise
         catcher = fake_phone = None
         chosen = dict(transports or {})
         if "email" not in chosen:

@@ -72,6 +72,9 @@ def _serve(settings: Settings, args) -> int:
         create_app(settings),
         host=args.host,
         port=args.port,
+        # "on": a failing start is an error that ends the process (uvicorn exits 3), never
+        # taken for an app without lifespan support and served half set up.
+        lifespan="on",
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
     )

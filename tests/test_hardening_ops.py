@@ -10,9 +10,12 @@ import dataclasses
 import hashlib
 import hmac
 import logging
+import os
 import re
 import secrets
 import sqlite3
+import subprocess
+import sys
 
 import aiosmtplib
 import pytest
@@ -29,6 +32,7 @@ from portal.db import PragmaConnection
 from portal.db import organization as org_rows
 from portal.db import people as people_rows
 from portal.mailcatcher import MailCatcher, free_port
+from portal.settings import SETTINGS
 
 TOKEN = "test-twilio-auth-token"
 ORG_NUMBER = "+12015550100"
@@ -513,3 +517,34 @@ def test_a_stop_on_a_read_only_database_is_answered_503_not_500(storage, texting
     assert response.headers["retry-after"] == "120"
     storage.read_only = False
     assert not is_stopped(texting, PAT)  # Twilio retries it once; nothing half-done meanwhile
+
+
+# 14. A failed start ends the process with a non-zero status, so a supervisor notices.
+
+
+def portal_env(tmp_path, **settings: str) -> dict[str, str]:
+    """The environment of a `portal` process: ours, without any portal setting from outside."""
+    env = {k: v for k, v in os.environ.items() if k not in {s.name for s in SETTINGS}}
+    return env | {"DATABASE_URL": f"sqlite:///{tmp_path / 'portal.sqlite3'}"} | settings
+
+
+def test_portal_serve_on_an_unmigrated_production_database_exits_non_zero(tmp_path, smtp_server):
+    env = portal_env(
+        tmp_path,
+        ENVIRONMENT="production",
+        SECRET_KEY="a-production-secret-key-of-enough-length-0123",
+        SMTP_HOST=smtp_server.host,
+        SMTP_PORT=str(smtp_server.port),
+        SMTP_TLS="none",
+    )
+    # The old process stayed alive with no listener: the timeout here is only a safety net.
+    finished = subprocess.run(  # noqa: S603 (our own command, no shell)
+        [sys.executable, "-m", "portal.cli", "serve", "--port", str(free_port())],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert finished.returncode != 0
+    assert "run `portal migrate` first" in finished.stderr
