@@ -62,6 +62,7 @@ def _serve(settings: Settings, args) -> int:
 
     from portal.app import create_app
 
+    settings = settings.served_at(args.host, args.port)
     print(
         f"Portal at http://{args.host}:{args.port}/"
         + ("  (mail: /dev/mailbox)" if settings.is_development else "")

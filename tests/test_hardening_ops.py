@@ -16,8 +16,10 @@ import secrets
 import sqlite3
 import subprocess
 import sys
+import time
 
 import aiosmtplib
+import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from conftest import PUBLIC_URL, PortalDriver
@@ -32,7 +34,7 @@ from portal.db import PragmaConnection
 from portal.db import organization as org_rows
 from portal.db import people as people_rows
 from portal.mailcatcher import MailCatcher, free_port
-from portal.settings import SETTINGS
+from portal.settings import SETTINGS, Settings
 
 TOKEN = "test-twilio-auth-token"
 ORG_NUMBER = "+12015550100"
@@ -548,3 +550,74 @@ def test_portal_serve_on_an_unmigrated_production_database_exits_non_zero(tmp_pa
     )
     assert finished.returncode != 0
     assert "run `portal migrate` first" in finished.stderr
+
+
+# 17. In development, emailed links follow the address actually served.
+
+
+def test_in_development_emailed_links_follow_the_port_served(tmp_path, monkeypatch):
+    for setting in SETTINGS:
+        monkeypatch.delenv(setting.name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'portal.sqlite3'}")
+    assert main(["demo"]) == 0
+    port = free_port()
+    log = (tmp_path / "serve.log").open("w")
+    server = subprocess.Popen(  # noqa: S603 (our own command, no shell)
+        [sys.executable, "-m", "portal.cli", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=portal_env(tmp_path),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as browser:
+            wait_until(lambda: _answers(browser, "/healthz"))
+            form = browser.get("/forgot-password")
+            token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+            browser.post("/forgot-password", data={"email": demo.PARENT_EMAIL, "csrf_token": token})
+            wait_until(lambda: "/reset-password/" in browser.get("/dev/mailbox").text)
+            mailbox = browser.get("/dev/mailbox").text
+        assert f"http://127.0.0.1:{port}/reset-password/" in mailbox
+        assert "http://127.0.0.1:8000" not in mailbox
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+    output = (tmp_path / "serve.log").read_text()
+    assert f"Portal at http://127.0.0.1:{port}/" in output
+    assert "Connection lost" not in output  # item 18: no alarm at start
+
+
+def test_production_and_a_public_url_set_by_hand_are_kept_whatever_the_port():
+    production = Settings.from_mapping(
+        {
+            "ENVIRONMENT": "production",
+            "DATABASE_URL": "sqlite:///portal.sqlite3",
+            "SECRET_KEY": "a-production-secret-key-of-enough-length-0123",
+            "SMTP_HOST": "smtp.example",
+        }
+    )
+    everywhere = "0.0.0.0"  # noqa: S104 (only a string here: nothing is bound)
+    assert production.served_at(everywhere, 8123).public_url == "http://127.0.0.1:8000"
+    by_hand = Settings.from_mapping({"PUBLIC_URL": "https://portal.example"})
+    assert by_hand.served_at("127.0.0.1", 8123).public_url == "https://portal.example"
+    development = Settings.from_mapping({})
+    assert development.served_at(everywhere, 8123).public_url == "http://127.0.0.1:8123"
+    assert development.served_at("::", 8123).public_url == "http://[::1]:8123"
+
+
+def _answers(browser, path: str) -> bool:
+    try:
+        return browser.get(path).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def wait_until(condition, attempts: int = 300) -> None:
+    """Poll a real process until it is ready (readiness, not a timing assertion)."""
+    for _ in range(attempts):
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError("the portal process never got there")
