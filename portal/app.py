@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -18,7 +19,7 @@ from starlette.routing import Router
 
 from portal.consent.gate import ConsentGate
 from portal.context import PortalContext
-from portal.db import migrate
+from portal.db import migrate, write_unavailable
 from portal.messaging import choice
 from portal.messaging.dispatcher import OutboxDispatcher
 from portal.replies.spool import InboundSpool
@@ -50,6 +51,19 @@ async def _server_error_page(request: Request, exc: Exception):
     )
 
 
+async def _write_unavailable_page(request: Request, exc: sqlite3.OperationalError):
+    """A read-only or full database: say so with a 503 (the transaction rolled back, nothing
+    changed) instead of a 500, and tell clients when to try again."""
+    if not write_unavailable(exc):
+        raise exc
+    log.error("the database refused a write: %s", exc)
+    response = render(
+        request, "errors/503.html", status_code=503, title="We cannot save changes right now"
+    )
+    response.headers["Retry-After"] = "120"
+    return response
+
+
 def create_app(
     settings: Settings,
     *,
@@ -66,12 +80,18 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         await ctx.db.connect()
-        await ctx.db.check_pragmas()
-        if settings.is_development:
-            await ctx.db.migrate()
-        elif waiting := await migrate.pending(ctx.db):
-            raise RuntimeError(f"run `portal migrate` first; pending: {', '.join(waiting)}")
-        await ctx.ensure_organization()
+        try:
+            await ctx.db.check_pragmas()
+            if settings.is_development:
+                await ctx.db.migrate()
+            elif waiting := await migrate.pending(ctx.db):
+                raise RuntimeError(f"run `portal migrate` first; pending: {', '.join(waiting)}")
+            await ctx.ensure_organization()
+        except BaseException:
+            # A failed start must let go of the database: its open connections' threads would
+            # keep the process alive, listening nowhere, where a supervisor cannot see it.
+            await ctx.db.disconnect()
+            raise
         chosen = choice.choose(
             settings, status_callback=ctx.url_for("webhooks.status"), given=providers
         )
@@ -99,7 +119,11 @@ def create_app(
             Middleware(ProxyHeadersMiddleware, trusted=settings.forwarded_allow_ips),
             Middleware(SecurityMiddleware, ctx=ctx),
         ],
-        exception_handlers={HTTPException: _error_page, 500: _server_error_page},
+        exception_handlers={
+            HTTPException: _error_page,
+            sqlite3.OperationalError: _write_unavailable_page,
+            500: _server_error_page,
+        },
         lifespan=lifespan,
     )
     app.state.ctx = ctx

@@ -66,6 +66,7 @@ def _serve(settings: Settings, args) -> int:
     from portal.app import create_app
     from portal.web.access_log import uvicorn_log_config
 
+    settings = settings.served_at(args.host, args.port)
     print(
         f"Portal at http://{args.host}:{args.port}/"
         + ("  (mail: /dev/mailbox)" if settings.is_development else "")
@@ -77,6 +78,9 @@ def _serve(settings: Settings, args) -> int:
         create_app(settings),
         host=args.host,
         port=args.port,
+        # "on": a failing start is an error that ends the process (uvicorn exits 3), never
+        # taken for an app without lifespan support and served half set up.
+        lifespan="on",
         proxy_headers=False,
         log_config=uvicorn_log_config(),  # emailed-link tokens never reach the access log
     )
@@ -133,8 +137,9 @@ def _demo(settings: Settings, args) -> int:
             print(f"portal demo: {exc}", file=sys.stderr)
             return 1
         print("demo data loaded" if loaded else "demo data is already loaded")
-        print(f"  parent: {demo.PARENT_EMAIL} / {demo.PARENT_PASSWORD}")
-        print(f"  staff:  {demo.STAFF_EMAIL} / {demo.STAFF_PASSWORD}")
+        print(f"  parent:        {demo.PARENT_EMAIL} / {demo.PARENT_PASSWORD}")
+        print(f"  second family: {demo.SECOND_PARENT_EMAIL} / {demo.SECOND_PARENT_PASSWORD}")
+        print(f"  staff:         {demo.STAFF_EMAIL} / {demo.STAFF_PASSWORD}")
         return 0
 
     return _run(_with_context(settings, work, needs_schema=False))

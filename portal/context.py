@@ -32,6 +32,9 @@ class PortalContext:
     # The route table, set by whoever builds the app (or the CLI): emailed links are built
     # from route names, never written out by hand.
     router: Router | None = None
+    # The organization's name for page headers, read at start and kept fresh by logged-in
+    # requests (see portal/web/pages.py); the settings' first default until then.
+    organization_name: str = ""
 
     @classmethod
     def build(cls, settings: Settings, clock=None, db: Database | None = None) -> PortalContext:
@@ -51,6 +54,7 @@ class PortalContext:
                 links.PASSWORD_RESET, dt.timedelta(minutes=settings.password_reset_minutes)
             ),
             invitation_links=service(links.INVITATION, dt.timedelta(days=14)),
+            organization_name=settings.organization_name,
         )
 
     async def ensure_organization(self) -> None:
@@ -63,6 +67,7 @@ class PortalContext:
                 phone=self.settings.organization_phone,
                 now=to_db(self.now()),
             )
+            self.organization_name = (await org_rows.get(conn)).name
 
     @property
     def twilio_auth_token(self) -> str:

@@ -122,7 +122,9 @@ class LinkService:
         """The rules on a link row already read (the consent page reads it joined)."""
         if link is None or link.purpose != self.purpose:
             raise LinkInvalid()
-        if self.clock.now() >= from_db(link.expires_at):
+        # Good through the last instant of its lifetime, like itsdangerous' max_age: expired
+        # only once that instant has passed.
+        if self.clock.now() > from_db(link.expires_at):
             raise LinkExpired(link)
         if link.used_at is not None and not allow_used:
             raise LinkUsed(link)

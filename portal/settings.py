@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -11,6 +12,7 @@ from starlette.config import Config
 from starlette.datastructures import Secret
 
 DEFAULT_SECRET_KEY = "dev-secret-key-change-me"
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,8 +46,9 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "PUBLIC_URL",
-        "http://127.0.0.1:8000",
-        "The address people reach the portal at; emailed links and webhook signatures use it.",
+        DEFAULT_PUBLIC_URL,
+        "The address people reach the portal at; emailed links and webhook signatures use it. "
+        "In development, left at this default, it follows `portal serve --host --port`.",
     ),
     Setting(
         "SMTP_HOST",
@@ -174,6 +177,22 @@ class Settings:
     def signing_keys(self) -> list[str]:
         """Oldest first, newest last: itsdangerous signs with the last and accepts them all."""
         return [str(k) for k in self.old_secret_keys] + [str(self.secret_key)]
+
+    def served_at(self, host: str, port: int) -> Settings:
+        """In development, links follow the address actually served (`portal serve --port
+        8123`) unless PUBLIC_URL was changed from its default; production keeps PUBLIC_URL."""
+        if not self.is_development or self.public_url != DEFAULT_PUBLIC_URL:
+            return self
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            address = None  # a name, such as localhost
+        if address is not None and address.is_unspecified:
+            # "Every interface" is not an address a browser can open; loopback is.
+            host = "::1" if address.version == 6 else "127.0.0.1"
+        if address is not None and address.version == 6:
+            host = f"[{host}]"
+        return dataclasses.replace(self, public_url=f"http://{host}:{port}")
 
     @classmethod
     def from_env(

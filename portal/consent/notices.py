@@ -63,6 +63,8 @@ async def person_changed(
             template="changed_by_other",
             to=person.email,
             person_id=person.id,
+            # The email invites a reply: it goes to the office, not to a no-reply sender.
+            reply_to=organization.email,
             new_status=new,
             **common,
         )

@@ -58,15 +58,44 @@ class DatabaseBusy(DatabaseError):
     """No turn to write came within the time the caller could wait."""
 
 
-def is_unavailable(exc: BaseException) -> bool:
-    """Whether an error means the database cannot take work right now (locked past its
-    timeout, read-only, full, unreachable) rather than that the work itself was wrong."""
+# SQLite's words for "no write can happen now": a read-only file or database, a full disk, a
+# failing disk, or a lock held past busy_timeout. The transaction was rolled back, nothing was
+# changed, and the same request may well succeed later.
+_WRITE_UNAVAILABLE = (
+    "attempt to write a readonly database",
+    "database or disk is full",
+    "disk i/o error",
+    "database is locked",
+)
+
+
+def write_unavailable(exc: BaseException) -> bool:
+    """True when `exc` means the database cannot take writes now (see _WRITE_UNAVAILABLE), or
+    this process gave no turn to write in time."""
     if isinstance(exc, DatabaseBusy):
         return True
-    if isinstance(exc, sqlite3.OperationalError | sqlite3.DatabaseError | OSError):
-        return not isinstance(exc, sqlite3.IntegrityError)
-    module = type(exc).__module__
-    return module.startswith("asyncpg") and "Integrity" not in type(exc).__name__
+    return isinstance(exc, sqlite3.OperationalError) and any(
+        words in str(exc).lower() for words in _WRITE_UNAVAILABLE
+    )
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether an error means the database cannot take work right now (it cannot write, or
+    cannot be reached) rather than that the work itself was wrong."""
+    if write_unavailable(exc) or isinstance(exc, OSError):
+        return True
+    # PostgreSQL through asyncpg: lost or refused connections, a read-only or full server.
+    name = type(exc).__name__
+    return type(exc).__module__.startswith("asyncpg") and (
+        "Connection" in name
+        or name
+        in {
+            "InterfaceError",
+            "ReadOnlySQLTransactionError",
+            "DiskFullError",
+            "CannotConnectNowError",
+        }
+    )
 
 
 class Row(dict):
@@ -160,7 +189,10 @@ class Database:
                 try:
                     yield conn
                 except BaseException:
-                    await connection.execute("ROLLBACK")
+                    # After a full disk or an I/O error SQLite may have rolled back already: a
+                    # failing ROLLBACK must not hide the error that caused it.
+                    with contextlib.suppress(sqlite3.OperationalError):
+                        await connection.execute("ROLLBACK")
                     raise
                 else:
                     await connection.execute("COMMIT")
@@ -182,6 +214,19 @@ class Database:
             yield
         finally:
             self._write_lock.release()
+
+    async def check_writable(self) -> None:
+        """Raise the database's own error if a write could not start now (read-only, locked
+        past busy_timeout, failing disk). Takes the write lock for an instant; changes nothing.
+        A full disk shows only when a write needs a new page, not here."""
+        async with self._db.connection() as connection:
+            if self.dialect == "sqlite":
+                await connection.execute("BEGIN IMMEDIATE")
+                await connection.execute("ROLLBACK")
+            else:
+                async with connection.transaction():
+                    # Refused on a read-only server (a hot standby, default_transaction_read_only).
+                    await connection.execute("SET TRANSACTION READ WRITE")
 
     async def check_pragmas(self) -> None:
         """Fail at start, not at the first lost write, if SQLite is not set up as we require."""

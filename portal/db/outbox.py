@@ -7,7 +7,7 @@ from portal.db import Conn, Row
 _COLUMNS = (
     "id, channel, template, recipient, person_id, subject, body_text, body_html, message_id,"
     " requires_consent, status, attempts, next_attempt_at, last_error, provider_id,"
-    " provider_status, created_at, sent_at"
+    " provider_status, created_at, sent_at, reply_to"
 )
 
 
@@ -24,12 +24,13 @@ async def add(
     message_id: str,
     requires_consent: bool,
     now: str,
+    reply_to: str = "",
 ) -> int:
     return await conn.fetch_val(
         "INSERT INTO outbox (channel, template, recipient, person_id, subject, body_text,"
-        " body_html, message_id, requires_consent, next_attempt_at, created_at)"
+        " body_html, message_id, requires_consent, next_attempt_at, created_at, reply_to)"
         " VALUES (:channel, :template, :recipient, :person_id, :subject, :body_text,"
-        " :body_html, :message_id, :requires_consent, :now, :now) RETURNING id",
+        " :body_html, :message_id, :requires_consent, :now, :now, :reply_to) RETURNING id",
         {
             "channel": channel,
             "template": template,
@@ -41,6 +42,7 @@ async def add(
             "message_id": message_id,
             "requires_consent": int(requires_consent),
             "now": now,
+            "reply_to": reply_to,
         },
     )
 
@@ -123,3 +125,19 @@ async def recent(conn: Conn, *, channel: str | None = None, limit: int = 100) ->
 
 async def pending_count(conn: Conn) -> int:
     return await conn.fetch_val("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
+
+
+async def delivery_trouble(conn: Conn, *, stuck_before: str, failed_since: str) -> Row:
+    """What /healthz says of delivery: how many messages are pending; since when the oldest
+    message has been stuck (pending, created before `stuck_before`, and failing or due since
+    then; None if none is); and how many failed for good since `failed_since` (a failed row's
+    next_attempt_at is when its last attempt was due, so when it failed)."""
+    return await conn.fetch_one(
+        "SELECT (SELECT COUNT(*) FROM outbox WHERE status = 'pending') AS pending,"
+        " (SELECT MIN(created_at) FROM outbox WHERE status = 'pending'"
+        "  AND created_at <= :stuck AND (attempts > 0 OR next_attempt_at <= :stuck))"
+        "  AS stuck_since,"
+        " (SELECT COUNT(*) FROM outbox WHERE status = 'failed' AND next_attempt_at >= :since)"
+        "  AS failed_recently",
+        {"stuck": stuck_before, "since": failed_since},
+    )

@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import email
 import email.policy
+import logging
 import socket
 import threading
 
@@ -22,6 +23,7 @@ class CaughtMail:
     message_id: str
     text: str
     html: str
+    reply_to: str = ""
 
 
 class _Handler:
@@ -41,6 +43,7 @@ class _Handler:
                 message_id=str(message.get("Message-ID", "")),
                 text=text_part.get_content() if text_part else "",
                 html=html_part.get_content() if html_part else "",
+                reply_to=str(message.get("Reply-To", "")),
             )
         )
         return "250 Message accepted for delivery"
@@ -65,6 +68,11 @@ class MailCatcher:
     def start(self) -> MailCatcher:
         # Built here, not in __init__: a Controller makes an event loop that only a started
         # and stopped server closes again.
+        # aiosmtpd logs every SMTP exchange at INFO on "mail.log", and "Connection lost during
+        # _handle_client()" for every connection: for the Controller's own readiness probe
+        # (it connects, reads the banner and hangs up) and even after a clean QUIT. That is
+        # protocol chatter of a development tool, not news; its warnings and errors still show.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
         self._controller = Controller(_Handler(self), hostname=self.host, port=self.port)
         self._controller.start()
         return self

@@ -16,6 +16,7 @@ from portal.consent.rules import Actor, Channel, Status
 from portal.consent.wording import CURRENT_WORDING
 from portal.db import Conn
 from portal.db import inbound as inbound_rows
+from portal.db import ledger as ledger_rows
 from portal.db import organization as org_rows
 from portal.db import people as people_rows
 from portal.messaging import outbox
@@ -63,6 +64,8 @@ async def handle_inbound(conn: Conn, ctx: PortalContext, text: InboundText) -> H
         "needs_review": reading.needs_review,
     }
     changed = True
+    # Whether this number had opted out before: only then is a START answered with "again".
+    again = reading.kind == "opt_in" and await ledger_rows.suppression(conn, phone) is not None
     if reading.kind == "opt_out":
         stop = await commands.suppress_number(
             conn,
@@ -78,12 +81,18 @@ async def handle_inbound(conn: Conn, ctx: PortalContext, text: InboundText) -> H
         # YES answers the open request(s) of this number only; it never lifts a STOP.
         await _answer_open_requests(conn, ctx, phone, actor, evidence)
     elif reading.kind == "opt_in":
-        await commands.lift_suppression(conn, ctx, phone=phone, actor=actor, evidence=evidence)
+        lifted = await commands.lift_suppression(
+            conn, ctx, phone=phone, actor=actor, evidence=evidence
+        )
+        again = again or any(c.old_status == Status.OPTED_OUT for c in lifted)
     elif reading.kind == "other":
         return Handled(duplicate=False, kind="other")
-    replied = changed and not _provider_answered(ctx, text, reading)
+    # A stop that complains of what texts cost gets no confirmation: the opt-out and the
+    # office's email still happen, but one more text would be one more charge (courtesy wins).
+    courtesy = reading.kind == "opt_out" and reading.mentions_cost
+    replied = changed and not courtesy and not _provider_answered(ctx, text, reading)
     if replied:
-        await _reply(conn, ctx, phone, reading)
+        await _reply(conn, ctx, phone, reading, again=again)
     return Handled(duplicate=False, kind=reading.kind, replied=replied)
 
 
@@ -111,12 +120,15 @@ def _provider_answered(ctx: PortalContext, text: InboundText, reading: keywords.
     return ctx.settings.provider_answers_keywords and reading.provider_keyword
 
 
-async def _reply(conn: Conn, ctx: PortalContext, phone: str, reading: keywords.Reading) -> None:
+async def _reply(
+    conn: Conn, ctx: PortalContext, phone: str, reading: keywords.Reading, *, again: bool = False
+) -> None:
     organization = await org_rows.get(conn)
     contact = organization.email + (
         f" or {phones.display(organization.phone)}" if organization.phone else ""
     )
-    body = REPLIES[(reading.kind, reading.spanish)].format(org=organization.name, contact=contact)
+    wording = f"{reading.kind}_again" if again and reading.kind == "opt_in" else reading.kind
+    body = REPLIES[(wording, reading.spanish)].format(org=organization.name, contact=contact)
     await outbox.queue_text(
         conn,
         ctx,

@@ -72,6 +72,14 @@ _STOP_PHRASES = re.compile(
 )
 
 
+# Words that say texts cost the person money ("stop texting me, it costs me money"): such a stop
+# gets no confirmation text, which would be one more charge. Matched as whole words.
+_COST_WORDS = re.compile(
+    r"\b(COSTS?|COSTING|CHARGE[SD]?|CHARGING|MONEY|FEES?|BILL(ED|ING)?|PAY|PAYING|"
+    r"CUESTA|CUESTAN|COBRAN?|COBRANDO|CARGOS?|DINERO)\b"
+)
+
+
 @dataclasses.dataclass(frozen=True)
 class Reading:
     kind: str  # opt_out | opt_in | help | other
@@ -79,6 +87,7 @@ class Reading:
     exact_keyword: bool  # the whole message is one keyword
     needs_review: bool  # a stop in plain words, not a keyword
     spanish: bool
+    mentions_cost: bool = False  # the message complains of what texts cost
 
     @property
     def provider_keyword(self) -> bool:
@@ -99,7 +108,7 @@ def classify(body: str, *, has_open_request: bool = False) -> Reading:
     spanish = text in SPANISH or text.startswith(("NO ME", "NO MAS"))
 
     def reading(kind: str, exact: bool = True, review: bool = False) -> Reading:
-        return Reading(kind, text, exact, review, spanish)
+        return Reading(kind, text, exact, review, spanish, bool(_COST_WORDS.search(text)))
 
     if text in OPT_OUT:
         return reading("opt_out")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import jinja2
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
@@ -11,8 +12,31 @@ from starlette.templating import Jinja2Templates
 from portal import phones
 from portal.paths import TEMPLATES_DIR
 
-templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+
+def _organization_name(request: Request) -> dict[str, str]:
+    """Every page's header names the organization, logged in or not (no query: the name is
+    read with the session, or kept on the context since start)."""
+    ctx = request.app.state.ctx
+    account = getattr(request.state, "account", None)  # static files have no session state
+    if account is not None and account.org_name:
+        # Fresh from the database with every logged-in request: a rename by staff (in this
+        # process or another) reaches the anonymous pages too.
+        ctx.organization_name = account.org_name
+    return {"org_name": ctx.organization_name}
+
+
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR), context_processors=[_organization_name])
 templates.env.filters.update({"mask": phones.mask, "phone": phones.display})
+
+
+@jinja2.pass_context
+def _url_path_for(context: dict, name: str, /, **params: Any) -> str:
+    """Links on pages are paths built from route names: they hold whatever host or proxy the
+    page was reached through. (Emails, which leave the site, use ctx.url_for instead.)"""
+    return str(context["request"].app.url_path_for(name, **params))
+
+
+templates.env.globals["url_for"] = _url_path_for
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:

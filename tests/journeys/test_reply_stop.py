@@ -15,7 +15,7 @@ def test_stop_from_the_fake_phone_confirms_tells_the_office_and_shows_in_the_por
     phone = parent.client.get("/dev/phone").text
     assert "You are unsubscribed and will get no more texts from us" in phone
     [office] = [m for m in mails if m.to == ["office@demo.example"]]
-    assert office.subject == "Text messaging opt-out: •••-•••-0101 replied STOP"
+    assert office.subject == "Text messaging opt-out: •••-•••-0101 replied STOP (Pat Parker)"
     settings = parent.client.get("/account/settings").text
     assert "This number replied STOP. Text START to (201) 555-0100 to receive texts again." in (
         settings

@@ -27,9 +27,12 @@ async def queue_email(
     template: str,
     to: str,
     person_id: int | None = None,
+    reply_to: str | None = None,
     **context: Any,
 ) -> int:
-    """Render now (what was sent is what is stored) and queue one email to one address."""
+    """Render now (what was sent is what is stored) and queue one email to one address.
+    `reply_to`: where a reply goes (the From is a no-reply sender), for an email that invites
+    one; the Organization Email."""
     organization = context.pop("organization", None) or await org_rows.get(conn)
     rendered = ctx.emails.render(
         template, organization=organization, url_for=ctx.url_for, **context
@@ -46,6 +49,7 @@ async def queue_email(
         message_id=_message_id(ctx),
         requires_consent=False,
         now=to_db(ctx.now()),
+        reply_to=reply_to or "",
     )
     ctx.outbox_wakeup.set()
     return outbox_id

@@ -21,6 +21,8 @@ def build_message(row, *, mail_from: str) -> EmailMessage:
     message["Message-ID"] = row.message_id
     message["Date"] = email.utils.formatdate(usegmt=True)
     message["Auto-Submitted"] = "auto-generated"
+    if getattr(row, "reply_to", ""):
+        message["Reply-To"] = row.reply_to  # the From is a no-reply sender
     message.set_content(row.body_text)
     if row.body_html:
         message.add_alternative(row.body_html, subtype="html")

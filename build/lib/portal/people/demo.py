@@ -55,6 +55,7 @@ async def load(ctx: PortalContext) -> bool:
             phone=ORG_PHONE,
             now=now,
         )
+        ctx.organization_name = "Riverside Dance Academy"  # page headers show the new name
 
         parker = await people_rows.create_family(conn, name="Parker", now=now)
         pat = await people_rows.create(
