@@ -83,7 +83,7 @@ def create_app(
         try:
             await ctx.db.check_pragmas()
             if settings.is_development:
-                await ctx.db.migrate()
+                await migrate.apply(ctx.db)
             elif waiting := await migrate.pending(ctx.db):
                 raise RuntimeError(f"run `portal migrate` first; pending: {', '.join(waiting)}")
             await ctx.ensure_organization()

@@ -117,8 +117,10 @@ async def _with_context(settings: Settings, work, *, needs_schema: bool = True):
 
 
 def _migrate(settings: Settings, args) -> int:
+    from portal.db import migrate
+
     async def work(ctx):
-        applied = await ctx.db.migrate()
+        applied = await migrate.apply(ctx.db)
         print("applied: " + ", ".join(applied) if applied else "database is up to date")
         await ctx.ensure_organization()
 
@@ -126,10 +128,11 @@ def _migrate(settings: Settings, args) -> int:
 
 
 def _demo(settings: Settings, args) -> int:
+    from portal.db import migrate
     from portal.people import demo
 
     async def work(ctx):
-        await ctx.db.migrate()
+        await migrate.apply(ctx.db)
         await ctx.ensure_organization()
         try:
             loaded = await demo.load(ctx)

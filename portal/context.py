@@ -14,7 +14,6 @@ from portal import links
 from portal.clock import SystemClock, to_db
 from portal.db import Database
 from portal.db import organization as org_rows
-from portal.messaging.emails import EmailRenderer
 from portal.settings import Settings
 
 
@@ -23,7 +22,6 @@ class PortalContext:
     settings: Settings
     db: Database
     clock: object
-    emails: EmailRenderer
     consent_links: links.LinkService
     reset_links: links.LinkService
     invitation_links: links.LinkService
@@ -48,7 +46,6 @@ class PortalContext:
             settings=settings,
             db=db or Database(settings.database_url),
             clock=clock,
-            emails=EmailRenderer(),
             consent_links=service(links.CONSENT, dt.timedelta(days=settings.consent_link_days)),
             reset_links=service(
                 links.PASSWORD_RESET, dt.timedelta(minutes=settings.password_reset_minutes)

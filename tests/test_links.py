@@ -8,7 +8,7 @@ import pytest
 
 from portal import links
 from portal.clock import FrozenClock
-from portal.db import Database
+from portal.db import Database, migrate
 
 KEY = "k" * 40
 
@@ -17,7 +17,7 @@ KEY = "k" * 40
 async def db(tmp_path):
     database = Database(f"sqlite:///{tmp_path / 'links.sqlite3'}")
     await database.connect()
-    await database.migrate()
+    await migrate.apply(database)
     yield database
     await database.disconnect()
 

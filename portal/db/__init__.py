@@ -239,12 +239,6 @@ class Database:
         ):
             raise DatabaseError(f"SQLite connection is missing required PRAGMAs: {found}")
 
-    async def migrate(self) -> list[str]:
-        """Apply every migration not yet applied, each in its own transaction, in order."""
-        from portal.db import migrate
-
-        return await migrate.apply(self)
-
 
 def split_sql(script: str) -> list[str]:
     """Split a migration file on lines that hold only `-- statement` or on `;` at line end."""

@@ -49,3 +49,12 @@ class EmailRenderer:
             text=self._text.get_template(f"email/{name}/body.txt").render(**context),
             html=self._html.get_template(f"email/{name}/body.html").render(**context),
         )
+
+
+# The templates ship with the package and never change while it runs: one renderer serves all.
+_renderer = EmailRenderer()
+
+
+def render(name: str, **context: Any) -> RenderedEmail:
+    """Render the named email (templates/email/<name>/) to its subject and two bodies."""
+    return _renderer.render(name, **context)

@@ -9,6 +9,7 @@ from portal.clock import to_db
 from portal.db import Conn
 from portal.db import organization as org_rows
 from portal.db import outbox as outbox_rows
+from portal.messaging import emails
 
 if TYPE_CHECKING:
     from portal.context import PortalContext
@@ -34,9 +35,7 @@ async def queue_email(
     `reply_to`: where a reply goes (the From is a no-reply sender), for an email that invites
     one; the Organization Email."""
     organization = context.pop("organization", None) or await org_rows.get(conn)
-    rendered = ctx.emails.render(
-        template, organization=organization, url_for=ctx.url_for, **context
-    )
+    rendered = emails.render(template, organization=organization, url_for=ctx.url_for, **context)
     outbox_id = await outbox_rows.add(
         conn,
         channel="email",

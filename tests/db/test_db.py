@@ -13,7 +13,7 @@ from portal.db import Database, DatabaseError, migrate
 async def db(tmp_path):
     database = Database(f"sqlite:///{tmp_path / 'db.sqlite3'}")
     await database.connect()
-    await database.migrate()
+    await migrate.apply(database)
     yield database
     await database.disconnect()
 
@@ -67,7 +67,7 @@ async def test_concurrent_read_modify_write_transactions_all_succeed(db):
 
 
 async def test_migrations_apply_once_and_report_nothing_pending(db):
-    assert await db.migrate() == []
+    assert await migrate.apply(db) == []
     assert await migrate.pending(db) == []
 
 

@@ -37,6 +37,7 @@ def test_dev_pages_do_not_exist_in_production(tmp_path, smtp_server):
     from starlette.testclient import TestClient
 
     from portal.app import create_app
+    from portal.db import migrate as db_migrate
     from portal.settings import Settings
 
     settings = Settings.from_mapping(
@@ -51,14 +52,14 @@ def test_dev_pages_do_not_exist_in_production(tmp_path, smtp_server):
     )
     app = create_app(settings, start_dispatcher=False)
 
-    async def migrate():
+    async def apply_migrations():
         await app.state.ctx.db.connect()
-        await app.state.ctx.db.migrate()
+        await db_migrate.apply(app.state.ctx.db)
         await app.state.ctx.db.disconnect()
 
     import asyncio
 
-    asyncio.run(migrate())
+    asyncio.run(apply_migrations())
     with TestClient(app) as client:
         assert client.get("/dev/phone").status_code == 404
         assert client.get("/dev/mailbox").status_code == 404

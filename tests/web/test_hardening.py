@@ -19,7 +19,7 @@ from starlette.testclient import TestClient
 
 from portal.accounts import passwords, sessions
 from portal.app import create_app
-from portal.db import Database
+from portal.db import Database, migrate
 from portal.people import demo
 from portal.settings import Settings, SettingsError
 from portal.web.ids import parse_id
@@ -402,7 +402,7 @@ async def _migrate(url: str) -> None:
     db = Database(url)
     await db.connect()
     try:
-        await db.migrate()
+        await migrate.apply(db)
     finally:
         await db.disconnect()
 
