@@ -29,6 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     staff = commands.add_parser("create-staff", help="create a staff login")
     staff.add_argument("email")
     staff.add_argument("--name", default="Staff")
+    staff.add_argument(
+        "--role",
+        choices=("admin", "texting", "viewer"),
+        default="admin",
+        help="admin: everything; texting: consent, blocks, requests and texts; viewer: read only",
+    )
     roster = commands.add_parser("import-roster", help="import families from a CSV file")
     roster.add_argument("file")
     roster.add_argument(
@@ -169,12 +175,13 @@ def _create_staff(settings: Settings, args) -> int:
                 email=args.email,
                 password_hash=passwords.hash_password(password),
                 role="staff",
+                staff_role=args.role,
                 person_id=None,
                 display_name=args.name,
                 can_text=True,
                 now=to_db(ctx.now()),
             )
-        print(f"staff login created for {args.email}")
+        print(f"staff login ({args.role}) created for {args.email}")
         return 0
 
     return _run(_with_context(settings, work))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from portal.db import Conn, Row
 
 _ACCOUNT = """
-SELECT a.id, a.email, a.password_hash, a.role, a.person_id, a.display_name, a.can_text,
-       a.disabled, a.password_changed_at, p.family_id
+SELECT a.id, a.email, a.password_hash, a.role, a.staff_role, a.person_id, a.display_name,
+       a.can_text, a.disabled, a.password_changed_at, p.family_id
 FROM accounts a LEFT JOIN people p ON p.id = a.person_id
 """
 
@@ -20,16 +20,19 @@ async def create(
     person_id: int | None,
     display_name: str,
     can_text: bool = False,
+    staff_role: str = "",
     now: str,
 ) -> int:
     return await conn.fetch_val(
-        "INSERT INTO accounts (email, password_hash, role, person_id, display_name, can_text,"
-        " created_at, password_changed_at)"
-        " VALUES (:email, :hash, :role, :person_id, :name, :can_text, :now, :now) RETURNING id",
+        "INSERT INTO accounts (email, password_hash, role, staff_role, person_id, display_name,"
+        " can_text, created_at, password_changed_at)"
+        " VALUES (:email, :hash, :role, :staff_role, :person_id, :name, :can_text, :now, :now)"
+        " RETURNING id",
         {
             "email": email.lower(),
             "hash": password_hash,
             "role": role,
+            "staff_role": staff_role,
             "person_id": person_id,
             "name": display_name,
             "can_text": int(can_text),
@@ -113,7 +116,7 @@ async def session_account(conn: Conn, id_hash: str, now: str, idle_since: str) -
     query (every logged-in page pays it); None if past its absolute end (expires_at), unused
     since `idle_since`, or the account is disabled."""
     return await conn.fetch_one(
-        "SELECT a.id, a.email, a.role, a.person_id, a.display_name, a.can_text,"
+        "SELECT a.id, a.email, a.role, a.staff_role, a.person_id, a.display_name, a.can_text,"
         " p.family_id, s.id_hash AS session_hash, s.last_seen_at,"
         " o.name AS org_name, o.phone AS org_phone"
         " FROM sessions s JOIN accounts a ON a.id = s.account_id"

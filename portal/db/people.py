@@ -20,6 +20,11 @@ LEFT JOIN accounts a ON a.person_id = p.id
 """
 
 
+def last4(cell_phone: str | None) -> str | None:
+    """The last four digits, kept beside the number so staff can find it by them."""
+    return cell_phone[-4:] if cell_phone else None
+
+
 async def create_family(conn: Conn, *, name: str, now: str) -> int:
     return await conn.fetch_val(
         "INSERT INTO families (name, created_at) VALUES (:name, :now) RETURNING id",
@@ -47,9 +52,9 @@ async def create(
 ) -> int:
     return await conn.fetch_val(
         "INSERT INTO people (family_id, kind, first_name, last_name, email, cell_phone,"
-        " is_account_holder, created_at, updated_at)"
+        " phone_last4, is_account_holder, created_at, updated_at)"
         " VALUES (:family_id, :kind, :first_name, :last_name, :email, :cell_phone,"
-        " :holder, :now, :now) RETURNING id",
+        " :last4, :holder, :now, :now) RETURNING id",
         {
             "family_id": family_id,
             "kind": kind,
@@ -57,6 +62,7 @@ async def create(
             "last_name": last_name,
             "email": email,
             "cell_phone": cell_phone,
+            "last4": last4(cell_phone),
             "holder": int(is_account_holder),
             "now": now,
         },
@@ -110,7 +116,8 @@ async def update_details(
 ) -> None:
     await conn.execute(
         "UPDATE people SET first_name = :first_name, last_name = :last_name, email = :email,"
-        " email_confirmed = :confirmed, cell_phone = :cell_phone, updated_at = :now"
+        " email_confirmed = :confirmed, cell_phone = :cell_phone, phone_last4 = :last4,"
+        " updated_at = :now"
         " WHERE id = :id",
         {
             "id": person_id,
@@ -119,6 +126,7 @@ async def update_details(
             "email": email,
             "confirmed": int(email_confirmed),
             "cell_phone": cell_phone,
+            "last4": last4(cell_phone),
             "now": now,
         },
     )

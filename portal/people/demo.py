@@ -146,6 +146,7 @@ async def load(ctx: PortalContext) -> bool:
             email=STAFF_EMAIL,
             password_hash=passwords.hash_password(STAFF_PASSWORD),
             role="staff",
+            staff_role="admin",
             person_id=None,
             display_name="Office Admin",
             can_text=True,

@@ -30,13 +30,30 @@ def family_required(view):
     return wrapper
 
 
-def staff_required(view):
+# What each staff role may do, each including the one before: viewers look, texting staff
+# change consent, block, send requests and texts, admins also run settings and staff logins.
+STAFF_ROLES = ("viewer", "texting", "admin")
+
+
+def staff_may(account, role: str) -> bool:
+    """Whether a logged-in account is staff with at least `role`."""
+    if account is None or account.role != "staff" or account.staff_role not in STAFF_ROLES:
+        return False
+    return STAFF_ROLES.index(account.staff_role) >= STAFF_ROLES.index(role)
+
+
+def staff_required(view=None, *, role: str = "viewer"):
+    """Staff only (a family login gets 403), with at least `role`: `@staff_required` for any
+    staff page, `@staff_required(role="texting")` for one that changes something."""
+    if view is None:
+        return functools.partial(staff_required, role=role)
+
     @functools.wraps(view)
     async def wrapper(request: Request):
         account = request.state.account
         if account is None:
             return _to_login(request)
-        if account.role != "staff":
+        if not staff_may(account, role):
             raise HTTPException(403)
         return await view(request)
 

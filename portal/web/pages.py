@@ -11,6 +11,7 @@ from starlette.templating import Jinja2Templates
 
 from portal import phones
 from portal.paths import TEMPLATES_DIR
+from portal.web.staff import nav as staff_nav
 
 
 def _organization_name(request: Request) -> dict[str, str]:
@@ -37,6 +38,7 @@ def _url_path_for(context: dict, name: str, /, **params: Any) -> str:
 
 
 templates.env.globals["url_for"] = _url_path_for
+templates.env.globals["staff_links"] = staff_nav.links
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:

@@ -7,7 +7,9 @@ from starlette.staticfiles import StaticFiles
 
 from portal.paths import STATIC_DIR
 from portal.settings import Settings
-from portal.web import account, auth_views, consent_links, dev, health, ids, staff, webhooks
+from portal.web import account, auth_views, consent_links, dev, health, ids, webhooks
+from portal.web.staff import messages as staff_messages
+from portal.web.staff import people as staff_people
 
 
 def routes(settings: Settings) -> list:
@@ -58,9 +60,10 @@ def routes(settings: Settings) -> list:
         # Webhooks: no CSRF token; each checks X-Twilio-Signature before anything else.
         Route("/webhooks/twilio/sms", webhooks.sms, methods=P, name="webhooks.sms"),
         Route("/webhooks/twilio/status", webhooks.status, methods=P, name="webhooks.status"),
-        Route("/staff/", staff.people, methods=G, name="staff.people"),
-        Route("/staff/people/{person_id:id}", staff.person, methods=G, name="staff.person"),
-        Route("/staff/messages", staff.messages, methods=G, name="staff.messages"),
+        Route("/staff/", staff_people.people, methods=G, name="staff.dashboard"),
+        Route("/staff/people", staff_people.people, methods=G, name="staff.people"),
+        Route("/staff/people/{person_id:id}", staff_people.person, methods=G, name="staff.person"),
+        Route("/staff/messages", staff_messages.messages, methods=G, name="staff.messages"),
         Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
     ]
     if settings.is_development:

@@ -1,12 +1,4 @@
-"""The one write path: every consent change in the product is one of these named commands.
-
-Portal toggles, staff checkboxes, emailed-link answers, reply keywords, carrier errors, imports
-and phone changes all come through here. Each runs inside the caller's write transaction
-(`db.write()`): it re-reads the current state, checks the rules, appends a ledger event,
-updates current state and queues the notices, all in that one transaction. None of them does
-network I/O. Nothing else in the product writes consent_events, consent_state or
-phone_suppressions.
-"""
+"""Commands on one person: texting on or off, a new phone number, an edited form."""
 
 from __future__ import annotations
 
@@ -15,19 +7,18 @@ from typing import TYPE_CHECKING, Any
 
 from portal.clock import to_db
 from portal.consent import notices
+from portal.consent.commands.record import person_event, wording_for
 from portal.consent.rules import (
     Actor,
     Change,
     Channel,
     LoginEmail,
     Status,
-    StopLocked,
     current_for_phone,
     email_confirmed_after_edit,
     opt_in_status,
     texting_status,
 )
-from portal.consent.wording import CURRENT_WORDING
 from portal.db import Conn, Row, ledger
 from portal.db import accounts as account_rows
 from portal.db import people as people_rows
@@ -70,7 +61,7 @@ async def set_texting(
     if new == current_for_phone(state, person.cell_phone) and not record_unchanged:
         # Same answer again (double click, replayed form): nothing to record or tell.
         return Change(person_id, old, new, None)
-    event_id = await _record(
+    event_id = await person_event(
         conn,
         ctx,
         person=person,
@@ -79,59 +70,10 @@ async def set_texting(
         channel=channel,
         actor=actor,
         evidence=evidence,
-        wording_version=wording_version or _wording_for(new),
+        wording_version=wording_version or wording_for(new),
     )
     await notices.person_changed(conn, ctx, person=person, new=new, channel=channel, actor=actor)
     return Change(person_id, old, new, event_id)
-
-
-def _wording_for(new: Status) -> str | None:
-    return CURRENT_WORDING if new in (Status.OPTED_IN, Status.PENDING) else None
-
-
-async def _record(
-    conn: Conn,
-    ctx: PortalContext,
-    *,
-    person: Row,
-    state: Row | None,
-    new: Status,
-    channel: Channel,
-    actor: Actor,
-    evidence: dict[str, Any],
-    wording_version: str | None,
-    phone: str | None = None,
-) -> int:
-    """Append the ledger event and write current state beside it: the only place that does."""
-    now = to_db(ctx.now())
-    phone = person.cell_phone if phone is None else phone
-    event_id = await ledger.append_event(
-        conn,
-        person_id=person.id,
-        phone=phone,
-        old_status=Status(state.status) if state else Status.NONE,
-        new_status=new,
-        channel=channel,
-        actor_kind=actor.kind,
-        actor_account_id=actor.account_id,
-        actor_person_id=actor.person_id,
-        actor_label=actor.label,
-        evidence=evidence,
-        wording_version=wording_version,
-        ip=actor.ip,
-        user_agent=actor.user_agent,
-        now=now,
-    )
-    await ledger.put_state(
-        conn,
-        person_id=person.id,
-        status=new,
-        phone=phone,
-        version=(state.version if state else 0) + 1,
-        event_id=event_id,
-        now=now,
-    )
-    return event_id
 
 
 async def change_phone(
@@ -156,7 +98,7 @@ async def change_phone(
     if state is not None and state.phone == new_phone:
         return None
     old = Status(state.status) if state else Status.NONE
-    event_id = await _record(
+    event_id = await person_event(
         conn,
         ctx,
         person=person,
@@ -244,146 +186,6 @@ async def update_person(
         await set_texting(
             conn, ctx, person_id=person.id, allow=False, channel=Channel.PORTAL, actor=actor
         )
-
-
-async def _number_event(
-    conn: Conn,
-    ctx: PortalContext,
-    *,
-    phone: str,
-    suppressed: bool,
-    channel: Channel,
-    actor: Actor,
-    evidence: dict[str, Any],
-) -> int:
-    """A number-wide event (a STOP or its lifting) in the ledger, and the suppression beside
-    it. It names no person: it covers whoever has the number, now or later."""
-    now = to_db(ctx.now())
-    event_id = await ledger.append_event(
-        conn,
-        person_id=None,
-        phone=phone,
-        old_status="active" if suppressed else "suppressed",
-        new_status="suppressed" if suppressed else "active",
-        channel=channel,
-        actor_kind=actor.kind,
-        actor_account_id=None,
-        actor_person_id=None,
-        actor_label=actor.label,
-        evidence=evidence,
-        wording_version=None if suppressed else CURRENT_WORDING,
-        ip=actor.ip,
-        user_agent=actor.user_agent,
-        now=now,
-    )
-    await ledger.put_suppression(
-        conn, phone=phone, active=suppressed, source=channel, event_id=event_id, now=now
-    )
-    return event_id
-
-
-@dataclasses.dataclass(frozen=True)
-class NumberStop:
-    newly_suppressed: bool
-    changes: list[Change]
-
-    @property
-    def changed(self) -> bool:
-        return self.newly_suppressed or bool(self.changes)
-
-
-async def suppress_number(
-    conn: Conn,
-    ctx: PortalContext,
-    *,
-    phone: str,
-    channel: Channel,
-    actor: Actor,
-    evidence: dict[str, Any],
-) -> NumberStop:
-    """A reply STOP (or carrier 21610) opts out the number and everyone with it (rule 5).
-
-    The suppression also covers people given this number later: their status is read through
-    the suppression table, not copied onto them.
-    """
-    existing = await ledger.suppression(conn, phone)
-    already = existing is not None and existing.active
-    event_id = None
-    if not already:
-        event_id = await _number_event(
-            conn, ctx, phone=phone, suppressed=True, channel=channel, actor=actor, evidence=evidence
-        )
-    changes = []
-    for person in await people_rows.with_phone(conn, phone):
-        state = await ledger.state_for_update(conn, person.id)
-        old = Status(state.status) if state else Status.NONE
-        if state is not None and old == Status.OPTED_OUT and state.phone == phone and already:
-            continue
-        person_event = await _record(
-            conn,
-            ctx,
-            person=person,
-            state=state,
-            new=Status.OPTED_OUT,
-            channel=channel,
-            actor=actor,
-            evidence=evidence,
-            wording_version=None,
-        )
-        changes.append(Change(person.id, old, Status.OPTED_OUT, person_event))
-    if event_id is not None or changes:
-        await notices.number_stopped(conn, ctx, phone=phone, channel=channel, evidence=evidence)
-    return NumberStop(newly_suppressed=not already, changes=changes)
-
-
-async def carrier_opt_out(
-    conn: Conn, ctx: PortalContext, *, phone: str, detail: dict[str, Any]
-) -> NumberStop:
-    """The SMS provider says the carrier holds a STOP we never heard: record it as one."""
-    return await suppress_number(
-        conn,
-        ctx,
-        phone=phone,
-        channel=Channel.CARRIER,
-        actor=Actor(kind="handset", label="carrier opt-out"),
-        evidence=detail,
-    )
-
-
-async def lift_suppression(
-    conn: Conn, ctx: PortalContext, *, phone: str, actor: Actor, evidence: dict[str, Any]
-) -> list[Change]:
-    """START / UNSTOP from the handset: the only way a STOP is lifted (rule 5)."""
-    if actor.kind != "handset":
-        raise StopLocked()
-    existing = await ledger.suppression(conn, phone)
-    if existing is not None and existing.active:
-        await _number_event(
-            conn,
-            ctx,
-            phone=phone,
-            suppressed=False,
-            channel=Channel.SMS_KEYWORD,
-            actor=actor,
-            evidence=evidence,
-        )
-    changes = []
-    for person in await people_rows.with_phone(conn, phone):
-        if person.blocked:
-            continue
-        change = await set_texting(
-            conn,
-            ctx,
-            person_id=person.id,
-            allow=True,
-            channel=Channel.SMS_KEYWORD,
-            actor=actor,
-            evidence=evidence,
-            wording_version=CURRENT_WORDING,
-        )
-        if change.changed:
-            changes.append(change)
-    return changes
 
 
 async def actor_for_account(

@@ -1,4 +1,4 @@
-"""Staff pages: everyone's texting status, its history, and the texts people sent (read-only)."""
+"""Staff: the list of everyone with their Text Opt-In status, and each person's page."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from portal.consent import rules
-from portal.db import inbound as inbound_rows
 from portal.db import ledger
 from portal.db import people as people_rows
 from portal.web.access import staff_required
@@ -44,12 +43,3 @@ async def person(request: Request) -> Response:
         history=history,
         status=rules.texting_status(subject, request.state.account.org_phone),
     )
-
-
-@staff_required
-async def messages(request: Request) -> Response:
-    """Texts people sent us, newest first; stops in plain words are flagged for review."""
-    ctx = request.app.state.ctx
-    async with ctx.db.read() as conn:
-        received = await inbound_rows.recent(conn)
-    return render(request, "staff/messages.html", messages=received)

@@ -1,0 +1,37 @@
+"""The one write path: every consent change in the product is one of these named commands.
+
+Portal toggles, staff actions, emailed-link answers, reply keywords, carrier errors, imports and
+phone changes all come through here. Each runs inside the caller's write transaction
+(`db.write()`): it re-reads the current state, checks the rules, appends a ledger event,
+updates current state and queues the notices, all in that one transaction. None of them does
+network I/O. Only commands/record.py writes consent_events, consent_state and
+phone_suppressions.
+"""
+
+from portal.consent.commands.number import (
+    NumberStop,
+    carrier_opt_out,
+    lift_suppression,
+    suppress_number,
+)
+from portal.consent.commands.person import (
+    PersonEdit,
+    actor_for_account,
+    change_phone,
+    may_text,
+    set_texting,
+    update_person,
+)
+
+__all__ = [
+    "NumberStop",
+    "PersonEdit",
+    "actor_for_account",
+    "carrier_opt_out",
+    "change_phone",
+    "lift_suppression",
+    "may_text",
+    "set_texting",
+    "suppress_number",
+    "update_person",
+]

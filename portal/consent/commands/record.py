@@ -1,0 +1,102 @@
+"""The only code that writes the consent tables: a ledger event and the state beside it.
+
+Every command calls these inside its write transaction. Nothing is ever updated or deleted in
+the ledger (triggers refuse it); current state and suppressions are kept beside it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from portal.clock import to_db
+from portal.consent.rules import Actor, Channel, Status
+from portal.consent.wording import CURRENT_WORDING
+from portal.db import Conn, Row, ledger
+
+if TYPE_CHECKING:
+    from portal.context import PortalContext
+
+
+def wording_for(new: Status) -> str | None:
+    return CURRENT_WORDING if new in (Status.OPTED_IN, Status.PENDING) else None
+
+
+async def person_event(
+    conn: Conn,
+    ctx: PortalContext,
+    *,
+    person: Row,
+    state: Row | None,
+    new: Status,
+    channel: Channel,
+    actor: Actor,
+    evidence: dict[str, Any],
+    wording_version: str | None,
+    phone: str | None = None,
+) -> int:
+    """Append the ledger event and write current state beside it: the only place that does."""
+    now = to_db(ctx.now())
+    phone = person.cell_phone if phone is None else phone
+    event_id = await ledger.append_event(
+        conn,
+        person_id=person.id,
+        phone=phone,
+        old_status=Status(state.status) if state else Status.NONE,
+        new_status=new,
+        channel=channel,
+        actor_kind=actor.kind,
+        actor_account_id=actor.account_id,
+        actor_person_id=actor.person_id,
+        actor_label=actor.label,
+        evidence=evidence,
+        wording_version=wording_version,
+        ip=actor.ip,
+        user_agent=actor.user_agent,
+        now=now,
+    )
+    await ledger.put_state(
+        conn,
+        person_id=person.id,
+        status=new,
+        phone=phone,
+        version=(state.version if state else 0) + 1,
+        event_id=event_id,
+        now=now,
+    )
+    return event_id
+
+
+async def number_event(
+    conn: Conn,
+    ctx: PortalContext,
+    *,
+    phone: str,
+    suppressed: bool,
+    channel: Channel,
+    actor: Actor,
+    evidence: dict[str, Any],
+) -> int:
+    """A number-wide event (a STOP or its lifting) in the ledger, and the suppression beside
+    it. It names no person: it covers whoever has the number, now or later."""
+    now = to_db(ctx.now())
+    event_id = await ledger.append_event(
+        conn,
+        person_id=None,
+        phone=phone,
+        old_status="active" if suppressed else "suppressed",
+        new_status="suppressed" if suppressed else "active",
+        channel=channel,
+        actor_kind=actor.kind,
+        actor_account_id=None,
+        actor_person_id=None,
+        actor_label=actor.label,
+        evidence=evidence,
+        wording_version=None if suppressed else CURRENT_WORDING,
+        ip=actor.ip,
+        user_agent=actor.user_agent,
+        now=now,
+    )
+    await ledger.put_suppression(
+        conn, phone=phone, active=suppressed, source=channel, event_id=event_id, now=now
+    )
+    return event_id

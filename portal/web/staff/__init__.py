@@ -1,0 +1,1 @@
+"""The staff console under /staff/: people, consent actions, families, imports, proof, settings."""
