@@ -116,6 +116,8 @@ class TextingStatus:
     code: str
     first_name: str = ""
     org_phone: str = ""
+    # Not allowed because nobody has answered for this number yet (staff see "Never asked").
+    never_asked: bool = False
 
     @property
     def may_text(self) -> bool:
@@ -123,6 +125,17 @@ class TextingStatus:
 
 
 TEXTING_CODES = ("allowed", "not_allowed", "pending", "stopped", "no_phone", "blocked")
+# The status filters of the staff console and the dashboard's counts: the codes above, with
+# "not allowed" split into an answer of no ("not_allowed") and no answer ("never_asked").
+STAFF_FILTERS = (
+    "allowed",
+    "not_allowed",
+    "pending",
+    "stopped",
+    "never_asked",
+    "blocked",
+    "no_phone",
+)
 
 
 def texting_status(person: Row, org_phone: str = "") -> TextingStatus:
@@ -143,7 +156,12 @@ def texting_status(person: Row, org_phone: str = "") -> TextingStatus:
         code = "pending"
     else:
         code = "not_allowed"
-    return TextingStatus(code, first_name=person.first_name, org_phone=org_phone)
+    never_asked = code == "not_allowed" and (
+        person.status == Status.NONE or person.consent_phone != person.cell_phone
+    )
+    return TextingStatus(
+        code, first_name=person.first_name, org_phone=org_phone, never_asked=never_asked
+    )
 
 
 def email_confirmed_after_edit(
