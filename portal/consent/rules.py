@@ -27,6 +27,7 @@ class Channel(enum.StrEnum):
     CARRIER = "carrier"
     IMPORT = "import"
     PHONE_CHANGE = "phone_change"
+    CORRECTION = "correction"  # an admin undoing a staff error, with a reason
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,6 +90,13 @@ class LoginEmail(ConsentError):
     to the new address would hand their login, and their consent, to someone else."""
 
     code = "login_email"
+
+
+class NotCorrectable(ConsentError):
+    """Only a staff opt-out, or a stop in plain words, may be undone by a correction; a
+    keyword STOP never is (rule 5): only START from the handset lifts it."""
+
+    code = "not_correctable"
 
 
 class WrongChannel(ConsentError):
@@ -190,7 +198,7 @@ def opt_in_status(person: Row, channel: Channel, actor: Actor, evidence: dict) -
         raise StopLocked(person.first_name)
     if person.blocked:
         raise Blocked(person.first_name)
-    if channel in (Channel.STAFF, Channel.IMPORT):
+    if channel in (Channel.STAFF, Channel.IMPORT, Channel.CORRECTION):
         if not str(evidence.get("note", "")).strip():
             raise NeedsEvidence(person.first_name)
         return Status.OPTED_IN

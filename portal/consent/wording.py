@@ -18,6 +18,12 @@ WORDINGS = {
 }
 CURRENT_WORDING = "2026-11-v1"
 
+# The one short text a person unchecked by staff may get (ThruText's opt-out message): no
+# marketing, and how to come back.
+STAFF_OPT_OUT_TEXT = (
+    "{org}: You will get no more texts from us. Reply START if you want them again."
+)
+
 
 def wording_text(version: str, *, org_name: str, phone: str | None) -> str:
     return WORDINGS[version].format(org=org_name, phone=phones.mask(phone) or "your phone")

@@ -52,3 +52,12 @@ async def open_request_for(conn: Conn, phone: str) -> bool:
         {"phone": phone},
     )
     return bool(count)
+
+
+async def latest_from(conn: Conn, phone: str) -> Row | None:
+    """The last text a number sent us."""
+    return await conn.fetch_one(
+        "SELECT id, body, kind, needs_review, received_at FROM inbound_messages"
+        " WHERE from_phone = :phone ORDER BY id DESC LIMIT 1",
+        {"phone": phone},
+    )

@@ -1,6 +1,6 @@
 """Queries for the consent ledger, current consent state and phone-number suppressions.
 
-Only `portal/consent.py` calls the writing functions here: it is the one write path.
+Only `portal/consent/commands/record.py` calls the writing functions here: the one write path.
 """
 
 from __future__ import annotations
@@ -58,7 +58,8 @@ async def state_for_update(conn: Conn, person_id: int) -> Row | None:
     """Current state inside a write transaction (SQLite's BEGIN IMMEDIATE already serialises)."""
     lock = " FOR UPDATE" if conn.dialect == "postgresql" else ""
     return await conn.fetch_one(
-        "SELECT person_id, status, phone, version FROM consent_state WHERE person_id = :id" + lock,
+        "SELECT person_id, status, phone, version, last_event_id FROM consent_state"
+        " WHERE person_id = :id" + lock,
         {"id": person_id},
     )
 
@@ -151,4 +152,24 @@ async def all_events(conn: Conn) -> list[Row]:
         "SELECT id, person_id, phone, old_status, new_status, channel, actor_kind,"
         " actor_label, evidence, wording_version, ip, user_agent, created_at"
         " FROM consent_events ORDER BY id"
+    )
+
+
+async def event(conn: Conn, event_id: int) -> Row | None:
+    return await conn.fetch_one(
+        "SELECT id, person_id, phone, old_status, new_status, channel, actor_kind,"
+        " actor_account_id, actor_label, evidence, wording_version, ip, user_agent, created_at"
+        " FROM consent_events WHERE id = :id",
+        {"id": event_id},
+    )
+
+
+async def number_events(conn: Conn, phone: str, limit: int = 200) -> list[Row]:
+    """The number-wide events (STOP and its lifting) of one phone number, newest first."""
+    return await conn.fetch_all(
+        "SELECT id, person_id, phone, old_status, new_status, channel, actor_kind,"
+        " actor_label, evidence, wording_version, ip, user_agent, created_at"
+        " FROM consent_events WHERE person_id IS NULL AND phone = :phone"
+        " ORDER BY id DESC LIMIT :limit",
+        {"phone": phone, "limit": limit},
     )

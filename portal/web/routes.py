@@ -63,6 +63,12 @@ def routes(settings: Settings) -> list:
         Route("/staff/", staff_people.people, methods=G, name="staff.dashboard"),
         Route("/staff/people", staff_people.people, methods=G, name="staff.people"),
         Route("/staff/people/{person_id:id}", staff_people.person, methods=G, name="staff.person"),
+        Route("/staff/people/{person_id:id}", staff_people.save, methods=P,
+              name="staff.person_save"),
+        Route("/staff/people/{person_id:id}/request", staff_people.send_request, methods=P,
+              name="staff.person_request"),
+        Route("/staff/people/{person_id:id}/correct", staff_people.correct, methods=P,
+              name="staff.person_correct"),
         Route("/staff/messages", staff_messages.messages, methods=G, name="staff.messages"),
         Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
     ]

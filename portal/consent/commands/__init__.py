@@ -22,8 +22,22 @@ from portal.consent.commands.person import (
     set_texting,
     update_person,
 )
+from portal.consent.commands.staff import (
+    EVIDENCE_TYPES,
+    block,
+    not_an_opt_out,
+    staff_set_texting,
+    unblock,
+    undo_staff_opt_out,
+)
 
 __all__ = [
+    "EVIDENCE_TYPES",
+    "block",
+    "not_an_opt_out",
+    "staff_set_texting",
+    "unblock",
+    "undo_staff_opt_out",
     "NumberStop",
     "PersonEdit",
     "actor_for_account",

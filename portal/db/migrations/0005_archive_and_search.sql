@@ -8,3 +8,4 @@ UPDATE people SET phone_last4 = substr(cell_phone, length(cell_phone) - 3)
 CREATE INDEX people_by_last_name ON people (lower(last_name), lower(first_name), id);
 CREATE INDEX people_by_email ON people (lower(email));
 CREATE INDEX people_by_last4 ON people (phone_last4);
+CREATE INDEX people_by_first_name ON people (lower(first_name), id);

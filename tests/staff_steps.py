@@ -1,0 +1,54 @@
+"""Steps shared by the staff console's tests: logins of each role, and reading the ledger."""
+
+from __future__ import annotations
+
+from portal.accounts import passwords
+from portal.clock import to_db
+from portal.db import accounts as account_rows
+from portal.people import demo
+
+PASSWORD = "a-staff-password-for-tests"
+
+
+def login_as(portal, role: str = "admin") -> None:
+    """Log in as the demo admin, or as a new staff login with `role`."""
+    portal.client.cookies.clear()
+    if role == "admin":
+        assert portal.login(demo.STAFF_EMAIL, demo.STAFF_PASSWORD).status_code == 200
+        return
+    email = f"{role}@staff.example"
+
+    async def create():
+        async with portal.ctx.db.write() as conn:
+            if await account_rows.by_email(conn, email) is None:
+                await account_rows.create(
+                    conn,
+                    email=email,
+                    password_hash=passwords.hash_password(PASSWORD),
+                    role="staff",
+                    staff_role=role,
+                    person_id=None,
+                    display_name=f"{role.title()} Staff",
+                    now=to_db(portal.ctx.now()),
+                )
+
+    portal.call(create)
+    assert portal.login(email, PASSWORD).status_code == 200
+
+
+def events_of(portal, first_name: str) -> list:
+    return portal.rows(
+        "SELECT e.id, e.old_status, e.new_status, e.channel, e.evidence, e.actor_label"
+        " FROM consent_events e JOIN people p ON p.id = e.person_id WHERE p.first_name = :n"
+        " ORDER BY e.id",
+        {"n": first_name},
+    )
+
+
+def status_of(portal, first_name: str) -> str:
+    rows = portal.rows(
+        "SELECT s.status FROM consent_state s JOIN people p ON p.id = s.person_id"
+        " WHERE p.first_name = :n",
+        {"n": first_name},
+    )
+    return rows[0].status if rows else "none"
