@@ -46,7 +46,13 @@ class PortalContext:
             settings=settings,
             db=db or Database(settings.database_url),
             clock=clock,
-            consent_links=service(links.CONSENT, dt.timedelta(days=settings.consent_link_days)),
+            consent_links=links.LinkService(
+                purpose=links.CONSENT,
+                keys=keys,
+                lifetime=dt.timedelta(days=settings.consent_link_days),
+                longest=dt.timedelta(days=links.LONGEST_CONSENT_LINK_DAYS),
+                clock=clock,
+            ),
             reset_links=service(
                 links.PASSWORD_RESET, dt.timedelta(minutes=settings.password_reset_minutes)
             ),

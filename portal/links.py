@@ -22,6 +22,8 @@ CONSENT = "text-consent"
 PASSWORD_RESET = "password-reset"
 INVITATION = "portal-invitation"
 PURPOSES = (CONSENT, PASSWORD_RESET, INVITATION)
+# Staff may set how long consent links last, up to this.
+LONGEST_CONSENT_LINK_DAYS = 90
 
 
 class LinkError(Exception):
@@ -51,13 +53,24 @@ class IssuedLink:
 
 
 class LinkService:
-    """Issue and check links for one purpose. `lifetime` also bounds the signature's max_age."""
+    """Issue and check links for one purpose. A link lives `lifetime` unless issued with
+    another (staff may set the consent links' lifetime, up to `longest`); `longest` bounds the
+    signature's max_age, and the link's own row holds its exact expiry."""
 
-    def __init__(self, *, purpose: str, keys: list[str], lifetime: dt.timedelta, clock) -> None:
+    def __init__(
+        self,
+        *,
+        purpose: str,
+        keys: list[str],
+        lifetime: dt.timedelta,
+        clock,
+        longest: dt.timedelta | None = None,
+    ) -> None:
         if purpose not in PURPOSES:
             raise ValueError(f"unknown link purpose {purpose}")
         self.purpose = purpose
         self.lifetime = lifetime
+        self.longest = max(longest or lifetime, lifetime)
         self.clock = clock
 
         class ClockedSigner(TimestampSigner):
@@ -79,6 +92,7 @@ class LinkService:
         account_id: int | None = None,
         phone: str | None = None,
         consent_version: int | None = None,
+        lifetime: dt.timedelta | None = None,
     ) -> IssuedLink:
         link_id = secrets.token_urlsafe(18)
         now = self.clock.now()
@@ -91,14 +105,14 @@ class LinkService:
             phone=phone,
             consent_version=consent_version,
             now=to_db(now),
-            expires_at=to_db(now + self.lifetime),
+            expires_at=to_db(now + min(lifetime or self.lifetime, self.longest)),
         )
         return IssuedLink(link_id=link_id, token=self._serializer.dumps(link_id))
 
     def link_id_of(self, token: str) -> str:
         """The id inside a token, or LinkInvalid / LinkExpired. Touches no database."""
         try:
-            link_id = self._serializer.loads(token, max_age=int(self.lifetime.total_seconds()) + 1)
+            link_id = self._serializer.loads(token, max_age=int(self.longest.total_seconds()) + 1)
         except SignatureExpired as exc:
             raise LinkExpired() from exc
         except (BadSignature, UnicodeDecodeError, ValueError) as exc:

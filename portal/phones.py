@@ -11,8 +11,10 @@ class InvalidPhone(ValueError):
     """The text is not a valid mobile-capable phone number."""
 
 
-def normalize(text: str, region: str = DEFAULT_REGION) -> str:
-    """Return the E.164 form of a number a person typed, or raise InvalidPhone."""
+def normalize(text: str, region: str = DEFAULT_REGION, *, mobile_only: bool = True) -> str:
+    """Return the E.164 form of a number a person typed, or raise InvalidPhone. A person's
+    cell phone must be able to receive texts; the organization's own sending number (a long
+    code or a toll-free number) need not be a mobile one (`mobile_only=False`)."""
     text = (text or "").strip()
     if not text:
         raise InvalidPhone("Enter a cell phone number.")
@@ -25,7 +27,7 @@ def normalize(text: str, region: str = DEFAULT_REGION) -> str:
     if not phonenumbers.is_valid_number(number):
         raise InvalidPhone("That phone number is not valid. Include the area code.")
     kind = phonenumbers.number_type(number)
-    if kind not in {
+    if mobile_only and kind not in {
         phonenumbers.PhoneNumberType.MOBILE,
         phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
     }:

@@ -52,3 +52,21 @@ def status_of(portal, first_name: str) -> str:
         {"n": first_name},
     )
     return rows[0].status if rows else "none"
+
+
+def receive_text(portal, phone: str, body: str, sid: str | None = None) -> None:
+    """A text from a handset, handled by the same code the signed webhook runs."""
+    import secrets
+
+    from portal.messaging.providers import InboundText
+    from portal.replies.inbound import handle_inbound
+
+    text = InboundText(
+        message_sid=sid or "SM" + secrets.token_hex(16), from_phone=phone, to_phone="", body=body
+    )
+
+    async def receive():
+        async with portal.ctx.db.write() as conn:
+            await handle_inbound(conn, portal.ctx, text)
+
+    portal.call(receive)

@@ -6,10 +6,11 @@ its change commits, and never without it.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Any
 
+from portal.consent import wording
 from portal.consent.rules import Actor, Channel, Status
-from portal.consent.wording import CURRENT_WORDING, wording_text
 from portal.db import Conn, Row, ledger
 from portal.db import organization as org_rows
 from portal.db import people as people_rows
@@ -114,13 +115,15 @@ async def queue_consent_request(
     if not person.email or not person.cell_phone or not person.email_confirmed:
         return None
     state = await ledger.state_for_update(conn, person.id)
+    organization = await org_rows.get(conn)
+    days = organization.consent_link_days  # set by staff; else the setting's first default
     link = await ctx.consent_links.issue(
         conn,
         person_id=person.id,
         phone=person.cell_phone,
         consent_version=state.version if state else 0,
+        lifetime=dt.timedelta(days=days) if days else None,
     )
-    organization = await org_rows.get(conn)
     return await outbox.queue_email(
         conn,
         ctx,
@@ -131,5 +134,7 @@ async def queue_consent_request(
         person=person,
         requested_by=requested_by,
         link_url=ctx.url_for("consent.link", token=link.token),
-        wording=wording_text(CURRENT_WORDING, org_name=organization.name, phone=person.cell_phone),
+        wording=(await wording.current(conn)).text(
+            org_name=organization.name, phone=person.cell_phone
+        ),
     )

@@ -68,18 +68,22 @@ async def count_recent(
 
 
 async def consent_page(conn: Conn, link_id: str) -> Row | None:
-    """Everything the consent page shows, in one query: link, person, state, STOP, organization."""
+    """Everything the consent page shows, in one query: link, person, state, STOP, organization
+    and the newest consent wording staff published (none: the code's own)."""
     return await conn.fetch_one(
         "SELECT l.id AS link_id, l.purpose, l.person_id, l.phone AS link_phone,"
         " l.consent_version AS link_version, l.expires_at, l.used_at, l.answer,"
         " p.first_name, p.last_name, p.kind, p.email, p.cell_phone, p.blocked,"
         " p.family_id, COALESCE(s.status, 'none') AS status, s.phone AS consent_phone,"
         " COALESCE(s.version, 0) AS consent_version, COALESCE(ps.active, 0) AS suppressed,"
-        " o.name AS org_name, o.phone AS org_phone, o.email AS org_email"
+        " o.name AS org_name, o.phone AS org_phone, o.email AS org_email,"
+        " w.version AS published_wording_version, w.text AS published_wording"
         " FROM links l JOIN people p ON p.id = l.person_id"
         " LEFT JOIN consent_state s ON s.person_id = p.id"
         " LEFT JOIN phone_suppressions ps ON ps.phone = p.cell_phone AND ps.active = 1"
         " CROSS JOIN organization o"
+        " LEFT JOIN consent_wordings w ON w.version = (SELECT version FROM consent_wordings"
+        " ORDER BY created_at DESC, version DESC LIMIT 1)"
         " WHERE l.id = :id",
         {"id": link_id},
     )

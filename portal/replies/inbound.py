@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING
 
 from portal import phones
 from portal.clock import to_db
-from portal.consent import commands
+from portal.consent import commands, wording
 from portal.consent.rules import Actor, Channel, Status
-from portal.consent.wording import CURRENT_WORDING
 from portal.db import Conn
 from portal.db import inbound as inbound_rows
 from portal.db import ledger as ledger_rows
@@ -22,7 +21,7 @@ from portal.db import people as people_rows
 from portal.messaging import outbox
 from portal.messaging.providers import InboundText
 from portal.replies import keywords
-from portal.replies.wording import REPLIES
+from portal.replies.wording import reply_text
 
 if TYPE_CHECKING:
     from portal.context import PortalContext
@@ -90,7 +89,7 @@ async def handle_inbound(conn: Conn, ctx: PortalContext, text: InboundText) -> H
     # A stop that complains of what texts cost gets no confirmation: the opt-out and the
     # office's email still happen, but one more text would be one more charge (courtesy wins).
     courtesy = reading.kind == "opt_out" and reading.mentions_cost
-    replied = changed and not courtesy and not _provider_answered(ctx, text, reading)
+    replied = changed and not courtesy and not await _provider_answered(conn, ctx, text, reading)
     if replied:
         await _reply(conn, ctx, phone, reading, again=again)
     return Handled(duplicate=False, kind=reading.kind, replied=replied)
@@ -109,15 +108,23 @@ async def _answer_open_requests(
                 channel=Channel.SMS_KEYWORD,
                 actor=actor,
                 evidence=evidence,
-                wording_version=CURRENT_WORDING,
+                wording_version=(await wording.current(conn)).version,
             )
 
 
-def _provider_answered(ctx: PortalContext, text: InboundText, reading: keywords.Reading) -> bool:
-    """Twilio answers its own keywords when Advanced Opt-Out is on: never a second reply."""
+async def _provider_answered(
+    conn: Conn, ctx: PortalContext, text: InboundText, reading: keywords.Reading
+) -> bool:
+    """Twilio answers its own keywords when Advanced Opt-Out is on: never a second reply.
+    Staff say so in Settings; the setting is the first default."""
     if text.provider_answered:
         return True
-    return ctx.settings.provider_answers_keywords and reading.provider_keyword
+    if not reading.provider_keyword:
+        return False
+    organization = await org_rows.get(conn)
+    if organization.provider_answers_keywords is not None:
+        return bool(organization.provider_answers_keywords)
+    return ctx.settings.provider_answers_keywords
 
 
 async def _reply(
@@ -128,7 +135,8 @@ async def _reply(
         f" or {phones.display(organization.phone)}" if organization.phone else ""
     )
     wording = f"{reading.kind}_again" if again and reading.kind == "opt_in" else reading.kind
-    body = REPLIES[(wording, reading.spanish)].format(org=organization.name, contact=contact)
+    template = await reply_text(conn, wording, spanish=reading.spanish)
+    body = template.format(org=organization.name, contact=contact)
     await outbox.queue_text(
         conn,
         ctx,

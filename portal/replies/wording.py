@@ -2,7 +2,18 @@
 
 These are the only texts a number that may not be texted can receive: each is a direct answer
 to what it sent. No marketing in any of them (FCC 24-24: one confirmation, nothing else).
+Version 1 of each ships here; staff publish later versions in the console (table
+reply_texts), never editing an old one, and the newest is the one sent.
 """
+
+from __future__ import annotations
+
+from portal.db import Conn
+from portal.db import wordings as wording_rows
+
+# The texts staff may publish new versions of, and the languages each exists in.
+KINDS = ("opt_out", "opt_in", "opt_in_again", "help")
+LANGUAGES = {"en": False, "es": True}  # language -> the `spanish` key of REPLIES
 
 REPLIES = {
     ("opt_out", False): "{org}: You are unsubscribed and will get no more texts from us. "
@@ -23,3 +34,23 @@ REPLIES = {
     ("help", True): "{org}: mensajes sobre clases, horarios y su cuenta. Ayuda: {contact}. "
     "Pueden aplicarse tarifas. Responda STOP para cancelar.",
 }
+
+
+async def reply_text(conn: Conn, kind: str, *, spanish: bool) -> str:
+    """The newest version of one reply text, with {org} and {contact} still to fill in."""
+    language = "es" if spanish else "en"
+    published = (await wording_rows.latest_replies(conn)).get((kind, language))
+    return published.text if published else REPLIES[(kind, spanish)]
+
+
+async def current_texts(conn: Conn) -> dict[tuple[str, str], tuple[int, str]]:
+    """Every reply text's newest (version, text), by (kind, language), for the settings page."""
+    published = await wording_rows.latest_replies(conn)
+    found = {}
+    for kind in KINDS:
+        for language, spanish in LANGUAGES.items():
+            row = published.get((kind, language))
+            found[(kind, language)] = (
+                (row.version, row.text) if row else (1, REPLIES[(kind, spanish)])
+            )
+    return found

@@ -10,8 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from portal import links
-from portal.consent import commands, requests, rules
-from portal.consent.wording import CURRENT_WORDING, wording_text
+from portal.consent import commands, requests, rules, wording
 from portal.db import links as link_rows
 from portal.web.pages import client_ip, render, user_agent
 
@@ -92,6 +91,7 @@ async def _expired_from_signature(request: Request, conn, token: str) -> Respons
 
 def _show(request: Request, page, token: str, **extra) -> Response:
     status = rules.texting_status(page, page.org_phone)
+    shown = wording.newest(page.published_wording_version, page.published_wording)
     return _page(
         request,
         "ask",
@@ -99,7 +99,8 @@ def _show(request: Request, page, token: str, **extra) -> Response:
         token=token,
         status=status,
         organization=_Organization(page),
-        wording=wording_text(CURRENT_WORDING, org_name=page.org_name, phone=page.cell_phone),
+        wording=shown.text(org_name=page.org_name, phone=page.cell_phone),
+        wording_version=shown.version,
         **extra,
     )
 
@@ -127,6 +128,10 @@ async def answer(request: Request) -> Response:
         page, problem = await _load(request, conn, token)
         if problem:
             return problem
+        # The ledger keeps the wording the page showed; one we never published (a tampered
+        # form) is never recorded, and the wording shown now stands in for a missing one.
+        shown = await wording.of_version(conn, str(form.get("wording_version", "")))
+        shown = shown or await wording.current(conn)
         # Whom the answer is for comes from the server's link row only, never the form.
         actor = rules.Actor(
             kind="link",
@@ -144,7 +149,7 @@ async def answer(request: Request) -> Response:
                 channel=rules.Channel.EMAIL_LINK,
                 actor=actor,
                 evidence={"link_id": page.link_id, "answer": choice},
-                wording_version=CURRENT_WORDING,
+                wording_version=shown.version,
                 record_unchanged=True,
             )
         except rules.StopLocked:

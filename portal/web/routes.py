@@ -10,6 +10,7 @@ from portal.settings import Settings
 from portal.web import account, auth_views, consent_links, dev, health, ids, webhooks
 from portal.web.staff import messages as staff_messages
 from portal.web.staff import people as staff_people
+from portal.web.staff import settings as staff_settings
 
 
 def routes(settings: Settings) -> list:
@@ -69,6 +70,14 @@ def routes(settings: Settings) -> list:
               name="staff.person_request"),
         Route("/staff/people/{person_id:id}/correct", staff_people.correct, methods=P,
               name="staff.person_correct"),
+        # staff: settings (admins)
+        Route("/staff/settings", staff_settings.settings, methods=G, name="staff.settings"),
+        Route("/staff/settings/organization", staff_settings.save_organization, methods=P,
+              name="staff.settings_organization"),
+        Route("/staff/settings/wording", staff_settings.publish_wording, methods=P,
+              name="staff.settings_wording"),
+        Route("/staff/settings/replies", staff_settings.publish_reply, methods=P,
+              name="staff.settings_reply"),
         Route("/staff/messages", staff_messages.messages, methods=G, name="staff.messages"),
         Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
     ]

@@ -9,11 +9,10 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from portal.consent import notices
+from portal.consent import notices, wording
 from portal.consent.commands.person import set_texting
 from portal.consent.commands.record import number_event, person_event
 from portal.consent.rules import Actor, Change, Channel, Status, StopLocked
-from portal.consent.wording import CURRENT_WORDING
 from portal.db import Conn, ledger
 from portal.db import people as people_rows
 
@@ -118,7 +117,7 @@ async def lift_suppression(
             channel=Channel.SMS_KEYWORD,
             actor=actor,
             evidence=evidence,
-            wording_version=CURRENT_WORDING,
+            wording_version=(await wording.current(conn)).version,
         )
         if change.changed:
             changes.append(change)

@@ -70,7 +70,7 @@ async def set_texting(
         channel=channel,
         actor=actor,
         evidence=evidence,
-        wording_version=wording_version or wording_for(new),
+        wording_version=wording_version or await wording_for(conn, new),
     )
     await notices.person_changed(conn, ctx, person=person, new=new, channel=channel, actor=actor)
     return Change(person_id, old, new, event_id)

@@ -9,16 +9,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from portal.clock import to_db
+from portal.consent import wording
 from portal.consent.rules import Actor, Channel, Status
-from portal.consent.wording import CURRENT_WORDING
 from portal.db import Conn, Row, ledger
 
 if TYPE_CHECKING:
     from portal.context import PortalContext
 
 
-def wording_for(new: Status) -> str | None:
-    return CURRENT_WORDING if new in (Status.OPTED_IN, Status.PENDING) else None
+async def wording_for(conn: Conn, new: Status) -> str | None:
+    """The wording an opt-in (or a request for one) is given under: the one shown now."""
+    if new not in (Status.OPTED_IN, Status.PENDING):
+        return None
+    return (await wording.current(conn)).version
 
 
 async def person_event(
@@ -91,7 +94,7 @@ async def number_event(
         actor_person_id=None,
         actor_label=actor.label,
         evidence=evidence,
-        wording_version=None if suppressed else CURRENT_WORDING,
+        wording_version=None if suppressed else (await wording.current(conn)).version,
         ip=actor.ip,
         user_agent=actor.user_agent,
         now=now,

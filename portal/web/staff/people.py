@@ -14,8 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from portal.clock import to_db
-from portal.consent import commands, requests, rules
-from portal.consent.wording import WORDINGS
+from portal.consent import commands, requests, rules, wording
 from portal.db import inbound as inbound_rows
 from portal.db import ledger, staff_actions
 from portal.db import people as people_rows
@@ -88,7 +87,7 @@ async def _person_page_data(conn, request: Request, subject, **extra) -> dict:
         "status": status,
         "history": [(e, json.loads(e.evidence)) for e in history],
         "actions": await staff_actions.of_subject(conn, "person", subject.id),
-        "wordings": WORDINGS,
+        "wordings": await wording.all_versions(conn),
         "evidence_types": commands.EVIDENCE_TYPES,
         "may_act": staff_may(request.state.account, "texting"),
         "may_correct": staff_may(request.state.account, "admin"),
