@@ -131,7 +131,7 @@ def test_a_first_start_is_not_told_it_is_subscribed_again(texting, twilio):
     [first] = twilio.texts_to(NEWCOMER)
     [pat] = twilio.texts_to(PAT)
     for reply in (first, pat):
-        assert "You are subscribed to texts." in reply and "again" not in reply
+        assert "You are subscribed to texts about" in reply and "again" not in reply
 
 
 def test_a_first_yes_to_an_open_request_is_not_told_it_is_subscribed_again(texting, twilio):
@@ -140,7 +140,7 @@ def test_a_first_yes_to_an_open_request_is_not_told_it_is_subscribed_again(texti
     text_in(texting, "YES", from_number=JORDAN)
     texting.deliver()
     [reply] = twilio.texts_to(JORDAN)
-    assert "You are subscribed to texts." in reply and "again" not in reply
+    assert "You are subscribed to texts about" in reply and "again" not in reply
 
 
 def test_start_after_a_stop_is_told_it_is_subscribed_again(texting, twilio):

@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from portal.consent import wording
-from portal.consent.rules import Actor, Channel, Status
+from portal.consent import reply_texts, wording
+from portal.consent.rules import Actor, Channel, Status, texting_status
 from portal.db import Conn, Row, ledger
 from portal.db import organization as org_rows
 from portal.db import people as people_rows
@@ -21,10 +21,20 @@ if TYPE_CHECKING:
 
 
 async def person_changed(
-    conn: Conn, ctx: PortalContext, *, person: Row, new: Status, channel: Channel, actor: Actor
+    conn: Conn,
+    ctx: PortalContext,
+    *,
+    person: Row,
+    new: Status,
+    channel: Channel,
+    actor: Actor,
+    confirm_by_text: bool = True,
 ) -> None:
-    """Queue the emails one person's change owes, in the change's own transaction."""
+    """Queue the emails and texts one person's change owes, in the change's own transaction."""
     organization = await org_rows.get(conn)
+    # A keyword opt-in (START, YES) is confirmed by the reply to that text itself.
+    if new == Status.OPTED_IN and channel != Channel.SMS_KEYWORD and confirm_by_text:
+        await opt_in_confirmation(conn, ctx, person=person, organization=organization)
     common = {
         "organization": organization,
         "person": person,
@@ -69,6 +79,28 @@ async def person_changed(
             new_status=new,
             **common,
         )
+
+
+async def opt_in_confirmation(
+    conn: Conn, ctx: PortalContext, *, person: Row, organization: Row
+) -> int | None:
+    """The one text carriers require when a number opts in (rule 4): once per number, so
+    nothing is sent when someone else with the number already receives our texts."""
+    phone = person.cell_phone
+    if not phone:
+        return None
+    for other in await people_rows.with_phone(conn, phone):
+        if other.id != person.id and texting_status(other).may_text:
+            return None  # the number already opted in, and was told so then
+    template = await reply_texts.reply_text(conn, "opt_in", spanish=False)
+    return await outbox.queue_text(
+        conn,
+        ctx,
+        template="opt_in_confirmation",
+        to=phone,
+        body=template.format(org=organization.name, contact=organization.email),
+        person_id=person.id,
+    )
 
 
 async def email_changed_by_other(

@@ -163,5 +163,7 @@ async def load(ctx: PortalContext) -> bool:
                 channel=Channel.IMPORT,
                 actor=system,
                 evidence=evidence,
+                # The demo families agreed before the portal existed: no confirmation now.
+                confirm_by_text=False,
             )
     return True

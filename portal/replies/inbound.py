@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from portal import phones
 from portal.clock import to_db
 from portal.consent import commands, wording
+from portal.consent.reply_texts import reply_text
 from portal.consent.rules import Actor, Channel, Status
 from portal.db import Conn
 from portal.db import inbound as inbound_rows
@@ -21,7 +22,6 @@ from portal.db import people as people_rows
 from portal.messaging import outbox
 from portal.messaging.providers import InboundText
 from portal.replies import keywords
-from portal.replies.wording import reply_text
 
 if TYPE_CHECKING:
     from portal.context import PortalContext

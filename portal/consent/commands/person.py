@@ -44,11 +44,14 @@ async def set_texting(
     evidence: dict[str, Any] | None = None,
     wording_version: str | None = None,
     record_unchanged: bool = False,
+    confirm_by_text: bool = True,
 ) -> Change:
     """Turn texting on or off for one person, by any channel but the number-wide keywords.
 
     `record_unchanged` keeps a person's own answer that repeats their current state (a No
     by email link from someone already opted out): it is still their act, and proof.
+    `confirm_by_text=False` only for consent given before the portal knew the person (the
+    demo's history), which was confirmed then, not now.
     """
     evidence = dict(evidence or {})
     person = await people_rows.by_id(conn, person_id)
@@ -72,7 +75,15 @@ async def set_texting(
         evidence=evidence,
         wording_version=wording_version or await wording_for(conn, new),
     )
-    await notices.person_changed(conn, ctx, person=person, new=new, channel=channel, actor=actor)
+    await notices.person_changed(
+        conn,
+        ctx,
+        person=person,
+        new=new,
+        channel=channel,
+        actor=actor,
+        confirm_by_text=confirm_by_text,
+    )
     return Change(person_id, old, new, event_id)
 
 

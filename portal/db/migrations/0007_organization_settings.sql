@@ -4,7 +4,7 @@ ALTER TABLE organization ADD COLUMN provider_answers_keywords INTEGER;
 
 -- Consent wording and the automatic reply texts, versioned: a published version is never
 -- edited, a new text is a new row, and the ledger and the outbox keep what each person saw.
--- The first versions ship in the code (consent/wording.py, replies/wording.py).
+-- The first versions ship in the code (consent/wording.py, consent/reply_texts.py).
 CREATE TABLE consent_wordings (
     version TEXT PRIMARY KEY,
     text TEXT NOT NULL,

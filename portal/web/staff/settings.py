@@ -14,12 +14,11 @@ from starlette.responses import RedirectResponse, Response
 
 from portal import phones
 from portal.clock import to_db
-from portal.consent import wording
+from portal.consent import reply_texts, wording
 from portal.db import organization as org_rows
 from portal.db import staff_actions
 from portal.db import wordings as wording_rows
 from portal.links import LONGEST_CONSENT_LINK_DAYS
-from portal.replies import wording as reply_wording
 from portal.validation import name_problem, normalize_email
 from portal.web.access import staff_required
 from portal.web.pages import client_ip, render
@@ -79,7 +78,7 @@ async def _page(request: Request, *, status_code: int = 200, **extra) -> Respons
         organization = await org_rows.get(conn)
         current = await wording.current(conn)
         versions = await wording_rows.consent_versions(conn)
-        replies = await reply_wording.current_texts(conn)
+        replies = await reply_texts.current_texts(conn)
         reply_history = await wording_rows.reply_history(conn)
         changes = await staff_actions.recent(conn, action_prefix="settings.", limit=20)
     extra.setdefault("form", OrganizationForm.of(organization, ctx.settings))
@@ -92,8 +91,8 @@ async def _page(request: Request, *, status_code: int = 200, **extra) -> Respons
         code_wordings=wording.WORDINGS,
         published_wordings=versions,
         replies=replies,
-        reply_kinds=reply_wording.KINDS,
-        languages=reply_wording.LANGUAGES,
+        reply_kinds=reply_texts.KINDS,
+        languages=reply_texts.LANGUAGES,
         reply_history=reply_history,
         changes=changes,
         default_link_days=ctx.settings.consent_link_days,
@@ -194,7 +193,7 @@ async def publish_reply(request: Request) -> Response:
     form = await request.form()
     kind, language = str(form.get("kind", "")), str(form.get("language", ""))
     text = " ".join(str(form.get("text", "")).split())
-    if kind not in reply_wording.KINDS or language not in reply_wording.LANGUAGES:
+    if kind not in reply_texts.KINDS or language not in reply_texts.LANGUAGES:
         return await _page(request, status_code=400, reply_error="Choose a reply text to change.")
     problem = _template_problem(text, required=("{org}",), allowed=("{org}", "{contact}"))
     if kind == "opt_out" and "START" not in text.upper():

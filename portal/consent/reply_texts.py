@@ -1,7 +1,10 @@
-"""The automatic reply texts: STOP, START and HELP answers, in English and Spanish.
+"""The automatic texts about consent: the opt-in confirmation and the STOP, START and HELP
+answers, in English and Spanish.
 
-These are the only texts a number that may not be texted can receive: each is a direct answer
-to what it sent. No marketing in any of them (FCC 24-24: one confirmation, nothing else).
+Each is a direct answer to what the person did; no marketing in any of them (FCC 24-24: one
+confirmation, nothing else). Carriers require the opt-in one to name the organization, say
+what the texts are about and how often, "Msg & data rates may apply", and how to get help and
+to stop (CTIA).
 Version 1 of each ships here; staff publish later versions in the console (table
 reply_texts), never editing an old one, and the newest is the one sent.
 """
@@ -20,15 +23,19 @@ REPLIES = {
     "Reply START to resubscribe.",
     ("opt_out", True): "{org}: Se canceló su suscripción y no recibirá más mensajes. "
     "Responda START para volver a suscribirse.",
-    ("opt_in", False): "{org}: You are subscribed to texts. Msg & data rates may apply. "
-    "Reply HELP for help, STOP to opt out.",
-    ("opt_in", True): "{org}: Está suscrito a nuestros mensajes. Pueden aplicarse tarifas de "
-    "mensajes y datos. Responda AYUDA para ayuda, STOP para cancelar.",
+    ("opt_in", False): "{org}: You are subscribed to texts about classes, schedules and your "
+    "account. Message frequency varies. Msg & data rates may apply. Reply HELP for help, STOP "
+    "to opt out.",
+    ("opt_in", True): "{org}: Está suscrito a mensajes sobre clases, horarios y su cuenta. "
+    "La frecuencia varía. Pueden aplicarse tarifas de mensajes y datos. Responda AYUDA para "
+    "ayuda, STOP para cancelar.",
     # Only to a number that had opted out before: "again" to anyone else would be untrue.
-    ("opt_in_again", False): "{org}: You are subscribed to texts again. Msg & data rates may "
-    "apply. Reply HELP for help, STOP to opt out.",
-    ("opt_in_again", True): "{org}: Está suscrito de nuevo. Pueden aplicarse tarifas de "
-    "mensajes y datos. Responda AYUDA para ayuda, STOP para cancelar.",
+    ("opt_in_again", False): "{org}: You are subscribed to texts again: classes, schedules and "
+    "your account. Message frequency varies. Msg & data rates may apply. Reply HELP for help, "
+    "STOP to opt out.",
+    ("opt_in_again", True): "{org}: Está suscrito de nuevo a mensajes sobre clases, horarios y "
+    "su cuenta. La frecuencia varía. Pueden aplicarse tarifas de mensajes y datos. Responda "
+    "AYUDA para ayuda, STOP para cancelar.",
     ("help", False): "{org}: texts about classes, schedules and your account. Help: {contact}. "
     "Msg & data rates may apply. Reply STOP to opt out.",
     ("help", True): "{org}: mensajes sobre clases, horarios y su cuenta. Ayuda: {contact}. "
