@@ -8,6 +8,7 @@ from starlette.staticfiles import StaticFiles
 from portal.paths import STATIC_DIR
 from portal.settings import Settings
 from portal.web import account, auth_views, consent_links, dev, health, ids, webhooks
+from portal.web.staff import alerts as staff_alerts
 from portal.web.staff import messages as staff_messages
 from portal.web.staff import people as staff_people
 
@@ -64,6 +65,16 @@ def routes(settings: Settings) -> list:
         Route("/staff/people", staff_people.people, methods=G, name="staff.people"),
         Route("/staff/people/{person_id:id}", staff_people.person, methods=G, name="staff.person"),
         Route("/staff/messages", staff_messages.messages, methods=G, name="staff.messages"),
+        # staff: alerts and staff logins
+        Route("/staff/alerts", staff_alerts.alerts, methods=G, name="staff.alerts"),
+        Route("/staff/alerts/opt-outs/{event_id:id}/seen", staff_alerts.seen, methods=P,
+              name="staff.alert_seen"),
+        Route("/staff/alerts/opt-outs/seen", staff_alerts.seen_all, methods=P,
+              name="staff.alerts_seen_all"),
+        Route("/staff/alerts/texts/{message_id:id}/reviewed", staff_alerts.reviewed, methods=P,
+              name="staff.alert_reviewed"),
+        Route("/staff/alerts/messages/{outbox_id:id}/retry", staff_alerts.retry, methods=P,
+              name="staff.alert_retry"),
         Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
     ]
     if settings.is_development:
