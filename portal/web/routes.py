@@ -8,6 +8,7 @@ from starlette.staticfiles import StaticFiles
 from portal.paths import STATIC_DIR
 from portal.settings import Settings
 from portal.web import account, auth_views, consent_links, dev, health, ids, webhooks
+from portal.web.staff import accounts as staff_accounts
 from portal.web.staff import alerts as staff_alerts
 from portal.web.staff import messages as staff_messages
 from portal.web.staff import people as staff_people
@@ -75,6 +76,10 @@ def routes(settings: Settings) -> list:
               name="staff.alert_reviewed"),
         Route("/staff/alerts/messages/{outbox_id:id}/retry", staff_alerts.retry, methods=P,
               name="staff.alert_retry"),
+        Route("/staff/accounts", staff_accounts.accounts, methods=G, name="staff.accounts"),
+        Route("/staff/accounts", staff_accounts.create, methods=P, name="staff.account_create"),
+        Route("/staff/accounts/{account_id:id}", staff_accounts.update, methods=P,
+              name="staff.account_update"),
         Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
     ]
     if settings.is_development:
