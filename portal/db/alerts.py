@@ -59,11 +59,16 @@ async def acknowledge_all(conn: Conn, *, up_to: int, account_id: int, now: str) 
 async def open_count(conn: Conn, *, stuck_before: str) -> int:
     """Open alerts, in one query for every staff page: unseen opt-outs, plain-words stops not
     yet reviewed, and messages that failed or are stuck (`stuck_before`: an hour ago) and
-    were not retried since."""
+    were not retried since.
+
+    Unseen opt-outs are counted as all opt-outs minus all acknowledgements: two index counts,
+    where an anti-join would probe the acknowledgements once per opt-out (27 ms at 50,000
+    opt-outs, against 2). It holds because an acknowledgement is only ever made for an
+    opt-out event (acknowledge and acknowledge_all select from them), at most once per event
+    (UNIQUE), and a ledger event never changes."""
     return await conn.fetch_val(
-        "SELECT (SELECT COUNT(*) FROM consent_events e WHERE "
-        + _OPT_OUT
-        + " AND NOT EXISTS (SELECT 1 FROM alert_acknowledgements k WHERE k.event_id = e.id))"
+        "SELECT (SELECT COUNT(*) FROM consent_events e WHERE " + _OPT_OUT + ")"
+        " - (SELECT COUNT(*) FROM alert_acknowledgements)"
         " + (SELECT COUNT(*) FROM inbound_messages WHERE needs_review = 1"
         " AND reviewed_at IS NULL)"
         " + (SELECT COUNT(*) FROM outbox WHERE " + TROUBLED + ")",
