@@ -296,3 +296,17 @@ def test_the_alert_count_query_reads_only_the_partial_indexes_of_the_ledger(port
 )
 def test_stored_delivery_errors_are_read_as_reasons_staff_see_in_words(channel, error, reason):
     assert failures.reason(channel, error) == reason
+
+
+def test_opt_outs_come_newest_first_fifty_to_a_page(portal):
+    for n in range(52):
+        text_the_portal(portal, f"(201) 555-{2000 + n}", "STOP")
+    portal.login(demo.STAFF_EMAIL, demo.STAFF_PASSWORD)
+    first = portal.client.get("/staff/alerts")
+    assert first.text.count("stopped all texts") == 50
+    assert first.text.index("•••-•••-2051") < first.text.index("•••-•••-2050")
+    older = re.search(r'href="(/staff/alerts\?before=\d+)"', first.text).group(1)
+    second = portal.client.get(older)
+    assert second.text.count("stopped all texts") == 2 and "•••-•••-2000" in second.text
+    assert "Older opt-outs" not in second.text and "Mark all as seen" not in second.text
+    assert portal.client.get("/staff/alerts?before=abc").status_code == 404
