@@ -47,8 +47,12 @@ async def invite(conn: Conn, ctx: PortalContext, *, person: Row, invited_by: str
     )
 
 
-async def accept(conn: Conn, ctx: PortalContext, *, link: Row, password: str) -> Row:
-    """Create the login a checked invitation link was for. Returns the person."""
+async def accept(conn: Conn, ctx: PortalContext, *, link: Row, password: str) -> Row | None:
+    """Create the login a checked invitation link was for. Returns the person (None for a
+    staff login)."""
+    if link.account_id is not None:
+        await _accept_staff(conn, ctx, link=link, password=password)
+        return None
     person = await people_rows.by_id(conn, link.person_id)
     if person is None or not person.email:
         raise CannotInvite("This invitation no longer matches a contact with an email.")
@@ -66,3 +70,16 @@ async def accept(conn: Conn, ctx: PortalContext, *, link: Row, password: str) ->
         now=to_db(ctx.now()),
     )
     return person
+
+
+async def _accept_staff(conn: Conn, ctx: PortalContext, *, link: Row, password: str) -> None:
+    """A staff invitation (portal/accounts/staff.py) sets the password of the one login it was
+    issued for, and only while that login is still a staff login waiting for one."""
+    account = await account_rows.by_id(conn, link.account_id)
+    if account is None or account.role != "staff" or account.disabled:
+        raise CannotInvite("This invitation is no longer valid. Ask an admin for a new one.")
+    if account.password_hash != account_rows.NO_PASSWORD:
+        raise CannotInvite("This login already has a password. Log in instead.")
+    await account_rows.set_password(
+        conn, account.id, passwords.hash_password(password), to_db(ctx.now())
+    )

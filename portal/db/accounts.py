@@ -197,3 +197,45 @@ async def clear_failures(conn: Conn, key: str) -> None:
 
 async def forget_old_failures(conn: Conn, before: str) -> None:
     await conn.execute("DELETE FROM throttle_hits WHERE at <= :before", {"before": before})
+
+
+# --- staff logins ---------------------------------------------------------------------------
+
+# A login with no password yet: invited, the emailed link not used. Nothing verifies against
+# it (passwords.verify refuses an empty hash), so it cannot log in until the link is used.
+NO_PASSWORD = ""
+
+
+async def staff_logins(conn: Conn) -> list[Row]:
+    """Every staff login, active ones first, by name."""
+    return await conn.fetch_all(
+        "SELECT id, email, display_name, staff_role, disabled, created_at,"
+        " password_hash = '' AS invited FROM accounts WHERE role = 'staff'"
+        " ORDER BY disabled, lower(display_name), id"
+    )
+
+
+async def active_admins(conn: Conn) -> list[int]:
+    """Ids of the admins who can act: enabled, with a password. Inside a write transaction:
+    on PostgreSQL the rows are locked, so two admins demoting each other at the same moment
+    cannot both pass the last-admin check (SQLite's BEGIN IMMEDIATE already serialises)."""
+    lock = " FOR UPDATE" if conn.dialect == "postgresql" else ""
+    rows = await conn.fetch_all(
+        "SELECT id FROM accounts WHERE role = 'staff' AND staff_role = 'admin' AND disabled = 0"
+        " AND password_hash != '' ORDER BY id" + lock
+    )
+    return [row.id for row in rows]
+
+
+async def set_staff_role(conn: Conn, account_id: int, staff_role: str) -> None:
+    await conn.execute(
+        "UPDATE accounts SET staff_role = :role WHERE id = :id AND role = 'staff'",
+        {"role": staff_role, "id": account_id},
+    )
+
+
+async def set_disabled(conn: Conn, account_id: int, disabled: bool) -> None:
+    await conn.execute(
+        "UPDATE accounts SET disabled = :disabled WHERE id = :id",
+        {"disabled": int(disabled), "id": account_id},
+    )

@@ -61,3 +61,39 @@ async def latest_from(conn: Conn, phone: str) -> Row | None:
         " WHERE from_phone = :phone ORDER BY id DESC LIMIT 1",
         {"phone": phone},
     )
+
+
+async def to_review(conn: Conn, limit: int = 100) -> list[Row]:
+    """Stops in plain words not yet reviewed by staff, newest first."""
+    return await conn.fetch_all(
+        "SELECT id, message_sid, from_phone, body, kind, received_at FROM inbound_messages"
+        " WHERE needs_review = 1 AND reviewed_at IS NULL ORDER BY id DESC LIMIT :limit",
+        {"limit": limit},
+    )
+
+
+async def people_with_numbers(conn: Conn, phones: list[str]) -> list[Row]:
+    """Everyone who has one of these cell phones (a stop covers every person with it)."""
+    if not phones:
+        return []
+    names = {f"p{i}": phone for i, phone in enumerate(phones)}
+    return await conn.fetch_all(
+        "SELECT id, first_name, last_name, kind, cell_phone FROM people"
+        " WHERE cell_phone IN (" + ", ".join(f":{name}" for name in names) + ")"
+        " ORDER BY last_name, first_name, id",
+        names,
+    )
+
+
+async def mark_reviewed(
+    conn: Conn, message_id: int, *, account_id: int, outcome: str, now: str
+) -> bool:
+    """Record that staff reviewed a flagged stop and what they decided ('opt_out' or
+    'not_opt_out'). Changes no consent. False when it was not waiting for review."""
+    done = await conn.fetch_val(
+        "UPDATE inbound_messages SET reviewed_at = :now, reviewed_by = :account,"
+        " review_outcome = :outcome WHERE id = :id AND needs_review = 1 AND reviewed_at IS NULL"
+        " RETURNING id",
+        {"id": message_id, "account": account_id, "outcome": outcome, "now": now},
+    )
+    return done is not None

@@ -141,3 +141,41 @@ async def delivery_trouble(conn: Conn, *, stuck_before: str, failed_since: str) 
         "  AS failed_recently",
         {"stuck": stuck_before, "since": failed_since},
     )
+
+
+# A message in trouble, for staff: failed for good, or still pending an hour after it was
+# queued (or after staff last retried it) while failing or overdue. A message not yet due
+# (one held for later) is not stuck. `:stuck` is the instant an hour ago.
+TROUBLED = (
+    "(status = 'failed' OR (status = 'pending' AND created_at <= :stuck"
+    " AND (retried_at IS NULL OR retried_at <= :stuck)"
+    " AND (attempts > 0 OR next_attempt_at <= :stuck)))"
+)
+
+
+async def troubled(conn: Conn, *, stuck_before: str, limit: int = 100) -> list[Row]:
+    """Messages that failed for good or are stuck, newest first."""
+    return await conn.fetch_all(
+        "SELECT "
+        + _COLUMNS
+        + ", retried_at FROM outbox WHERE "
+        + TROUBLED
+        + " ORDER BY id DESC LIMIT :limit",
+        {"stuck": stuck_before, "limit": limit},
+    )
+
+
+async def requeue(
+    conn: Conn, outbox_id: int, *, account_id: int, now: str, stuck_before: str
+) -> bool:
+    """Send a troubled message again now, keeping its Message-ID (the receiving server can
+    tell a retry). A row a dispatcher holds right now keeps its lease: clearing it could send
+    the message twice. False when the row is not in trouble (any more)."""
+    done = await conn.fetch_val(
+        "UPDATE outbox SET status = 'pending', next_attempt_at = :now, lease_owner = NULL,"
+        " lease_until = NULL, retried_at = :now, retried_by = :account"
+        " WHERE id = :id AND " + TROUBLED + " AND (lease_until IS NULL OR lease_until <= :now)"
+        " RETURNING id",
+        {"id": outbox_id, "account": account_id, "now": now, "stuck": stuck_before},
+    )
+    return done is not None

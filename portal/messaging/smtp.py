@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import re
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 
@@ -120,3 +121,24 @@ def _outcome_for(exc: BaseException) -> Outcome:
     if isinstance(code, int) and 500 <= code < 600:
         return Outcome.failed(text)
     return Outcome.retry(text)
+
+
+def failure_reason(error: str) -> str | None:
+    """The reason code for an error this module stored (`Name: text`), or None when the
+    error is not an SMTP one. 5xx: the server refused for good; the rest is connection
+    trouble the dispatcher retried."""
+    name, _, text = error.partition(":")
+    code = re.match(r"\s*\((\d{3}),", text)
+    if code and code.group(1).startswith("5"):
+        return "mail_refused"
+    if code and code.group(1).startswith("4"):
+        return "mail_deferred"
+    if "Timeout" in name or "timed out" in text.lower():
+        return "timeout"
+    if "refused" in text.lower() or name in {"SMTPConnectError", "ConnectionRefusedError"}:
+        return "connection_refused"
+    if name.startswith("SMTP") or name == "connection lost":
+        return "connection_lost"
+    if name == "unsendable message":
+        return "unsendable"
+    return None

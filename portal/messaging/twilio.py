@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from collections.abc import Iterable
 
 import httpx
@@ -150,3 +151,34 @@ def delivery_report(fields: dict[str, str]) -> DeliveryReport | None:
         recipient_opted_out=code == CARRIER_STOP,
         evidence={"error_code": code, "message_sid": sid[:64], "status": status} if code else {},
     )
+
+
+# Twilio error codes staff may meet on the Alerts page, as the product's failure reasons
+# (their words are failure_words in templates/_words.html).
+_FAILURE_REASONS = {
+    "21211": "invalid_number",  # Invalid 'To' phone number
+    "21614": "landline",  # 'To' number is not a valid mobile number
+    CARRIER_STOP: "carrier_opt_out",
+    "21612": "unreachable",  # cannot route to this number
+    "30003": "unreachable",  # handset off or out of coverage
+    "30004": "blocked_by_recipient",
+    "30005": "unknown_number",  # the number does not exist (any more)
+    "30006": "landline",  # landline or unreachable carrier
+    "30007": "carrier_filtered",  # the carrier's spam filter
+    "30008": "unknown",
+    "30034": "unregistered_sender",  # A2P 10DLC: the sending number is not registered
+}
+_ERROR_CODE = re.compile(r"^Twilio (?:error |\d{3} )(\d{5})\b")
+
+
+def failure_reason(error: str) -> str | None:
+    """The reason code for an error this module stored (send refusals and status callbacks),
+    or None when the error is not Twilio's."""
+    match = _ERROR_CODE.match(error)
+    if match:
+        return _FAILURE_REASONS.get(match.group(1), "provider_refused")
+    if re.match(r"^Twilio 5\d\d\b", error):
+        return "provider_down"
+    if re.match(r"^Twilio 4\d\d\b", error):
+        return "provider_refused"
+    return None

@@ -9,6 +9,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
+from portal.web.staff.alert_count import open_alerts
+
 
 def _to_login(request: Request) -> RedirectResponse:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -55,6 +57,9 @@ def staff_required(view=None, *, role: str = "viewer"):
             return _to_login(request)
         if not staff_may(account, role):
             raise HTTPException(403)
+        # Every staff page's navigation shows the open alerts: counted here, where every
+        # staff view passes, so no view can forget it (render() is sync and cannot query).
+        request.state.alert_count = await open_alerts(request)
         return await view(request)
 
     return wrapper

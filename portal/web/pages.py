@@ -45,6 +45,8 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
     # Static files skip the security middleware, so their error pages have no session state.
     context.setdefault("account", getattr(request.state, "account", None))
     context.setdefault("csrf_token", getattr(request.state, "csrf_token", ""))
+    # Set by @staff_required for staff pages: the count beside Alerts in the navigation.
+    context.setdefault("alert_count", getattr(request.state, "alert_count", None))
     return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 

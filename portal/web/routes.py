@@ -8,6 +8,8 @@ from starlette.staticfiles import StaticFiles
 from portal.paths import STATIC_DIR
 from portal.settings import Settings
 from portal.web import account, auth_views, consent_links, dev, health, ids, webhooks
+from portal.web.staff import accounts as staff_accounts
+from portal.web.staff import alerts as staff_alerts
 from portal.web.staff import messages as staff_messages
 from portal.web.staff import people as staff_people
 from portal.web.staff import settings as staff_settings
@@ -79,6 +81,20 @@ def routes(settings: Settings) -> list:
         Route("/staff/settings/replies", staff_settings.publish_reply, methods=P,
               name="staff.settings_reply"),
         Route("/staff/messages", staff_messages.messages, methods=G, name="staff.messages"),
+        # staff: alerts and staff logins
+        Route("/staff/alerts", staff_alerts.alerts, methods=G, name="staff.alerts"),
+        Route("/staff/alerts/opt-outs/{event_id:id}/seen", staff_alerts.seen, methods=P,
+              name="staff.alert_seen"),
+        Route("/staff/alerts/opt-outs/seen", staff_alerts.seen_all, methods=P,
+              name="staff.alerts_seen_all"),
+        Route("/staff/alerts/texts/{message_id:id}/reviewed", staff_alerts.reviewed, methods=P,
+              name="staff.alert_reviewed"),
+        Route("/staff/alerts/messages/{outbox_id:id}/retry", staff_alerts.retry, methods=P,
+              name="staff.alert_retry"),
+        Route("/staff/accounts", staff_accounts.accounts, methods=G, name="staff.accounts"),
+        Route("/staff/accounts", staff_accounts.create, methods=P, name="staff.account_create"),
+        Route("/staff/accounts/{account_id:id}", staff_accounts.update, methods=P,
+              name="staff.account_update"),
         Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
     ]
     if settings.is_development:
