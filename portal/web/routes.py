@@ -8,6 +8,7 @@ from starlette.staticfiles import StaticFiles
 from portal.paths import STATIC_DIR
 from portal.settings import Settings
 from portal.web import account, auth_views, consent_links, dev, health, ids, webhooks
+from portal.web.staff import dashboard as staff_dashboard
 from portal.web.staff import messages as staff_messages
 from portal.web.staff import people as staff_people
 
@@ -60,10 +61,11 @@ def routes(settings: Settings) -> list:
         # Webhooks: no CSRF token; each checks X-Twilio-Signature before anything else.
         Route("/webhooks/twilio/sms", webhooks.sms, methods=P, name="webhooks.sms"),
         Route("/webhooks/twilio/status", webhooks.status, methods=P, name="webhooks.status"),
-        Route("/staff/", staff_people.people, methods=G, name="staff.dashboard"),
         Route("/staff/people", staff_people.people, methods=G, name="staff.people"),
         Route("/staff/people/{person_id:id}", staff_people.person, methods=G, name="staff.person"),
         Route("/staff/messages", staff_messages.messages, methods=G, name="staff.messages"),
+        # staff: dashboard, proof and import
+        Route("/staff/", staff_dashboard.dashboard, methods=G, name="staff.dashboard"),
         Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
     ]
     if settings.is_development:
