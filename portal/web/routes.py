@@ -11,6 +11,7 @@ from portal.web import account, auth_views, consent_links, dev, health, ids, web
 from portal.web.staff import dashboard as staff_dashboard
 from portal.web.staff import messages as staff_messages
 from portal.web.staff import people as staff_people
+from portal.web.staff import proof as staff_proof
 
 
 def routes(settings: Settings) -> list:
@@ -66,6 +67,13 @@ def routes(settings: Settings) -> list:
         Route("/staff/messages", staff_messages.messages, methods=G, name="staff.messages"),
         # staff: dashboard, proof and import
         Route("/staff/", staff_dashboard.dashboard, methods=G, name="staff.dashboard"),
+        Route("/staff/proof", staff_proof.proof, methods=G, name="staff.proof"),
+        Route("/staff/proof/export.csv", staff_proof.proof_export, methods=G,
+              name="staff.proof_export"),
+        Route("/staff/proof/numbers/{phone}", staff_proof.proof_number, methods=G,
+              name="staff.proof_number"),
+        Route("/staff/proof/numbers/{phone}/export.csv", staff_proof.proof_number_export,
+              methods=G, name="staff.proof_number_export"),
         Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
     ]
     if settings.is_development:
