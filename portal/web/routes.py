@@ -9,6 +9,7 @@ from portal.paths import STATIC_DIR
 from portal.settings import Settings
 from portal.web import account, auth_views, consent_links, dev, health, ids, webhooks
 from portal.web.staff import dashboard as staff_dashboard
+from portal.web.staff import imports as staff_imports
 from portal.web.staff import messages as staff_messages
 from portal.web.staff import people as staff_people
 from portal.web.staff import proof as staff_proof
@@ -74,6 +75,15 @@ def routes(settings: Settings) -> list:
               name="staff.proof_number"),
         Route("/staff/proof/numbers/{phone}/export.csv", staff_proof.proof_number_export,
               methods=G, name="staff.proof_number_export"),
+        Route("/staff/import", staff_imports.import_form, methods=G, name="staff.import_form"),
+        Route("/staff/import", staff_imports.import_upload, methods=P,
+              name="staff.import_upload"),
+        Route("/staff/import/files/{pending_id:id}", staff_imports.import_review, methods=G,
+              name="staff.import_review"),
+        Route("/staff/import/files/{pending_id:id}", staff_imports.import_start, methods=P,
+              name="staff.import_start"),
+        Route("/staff/import/jobs/{job_id:id}", staff_imports.import_job, methods=G,
+              name="staff.import_job"),
         Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
     ]
     if settings.is_development:
