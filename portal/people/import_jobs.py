@@ -30,6 +30,11 @@ log = logging.getLogger("portal.import")
 STALE_AFTER = dt.timedelta(minutes=10)
 
 
+def stalled(ctx: PortalContext, job) -> bool:
+    """A job still marked running that has not moved for STALE_AFTER: its server stopped."""
+    return job.status == "running" and job.updated_at < to_db(ctx.now() - STALE_AFTER)
+
+
 class ImportBusy(Exception):
     """Another import is running; `job_id` is the one to watch."""
 
@@ -88,6 +93,18 @@ class ImportRunner:
                 raise ImportBusy(running.id)
             job_id = await import_rows.add_job(
                 conn, pending_import_id=pending_id, created_by=account_id, now=to_db(now)
+            )
+            # Recorded as it starts too: if the server stops mid-way, the trail still shows
+            # who began writing which file.
+            await staff_actions.record(
+                conn,
+                account_id=account_id,
+                action="roster.import_started",
+                subject_kind="import_job",
+                subject_id=job_id,
+                details={"file": info["filename"], "sha256": info["sha256"]},
+                ip=ip,
+                now=to_db(now),
             )
         task = asyncio.create_task(self._run(job_id, info, data, account_id=account_id, ip=ip))
         self.tasks[job_id] = task

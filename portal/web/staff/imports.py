@@ -94,7 +94,13 @@ async def import_job(request: Request) -> Response:
         job = await import_rows.job(conn, job_id)
     if job is None:
         raise HTTPException(404)
-    return render(request, "staff/import/job.html", job=job, report=json.loads(job.report))
+    return render(
+        request,
+        "staff/import/job.html",
+        job=job,
+        report=json.loads(job.report),
+        stalled=import_jobs.stalled(request.app.state.ctx, job),
+    )
 
 
 async def _kept(request: Request) -> tuple[dict, bytes]:

@@ -124,7 +124,10 @@ def test_an_import_through_the_page_runs_in_the_background_to_done_with_its_repo
     assert f"Done: {rows} rows" in page.text and f"imported {rows} people" in page.text
     assert 'http-equiv="refresh"' not in page.text
     assert _people(portal) == people + rows
-    [action] = portal.rows("SELECT action, subject_id, details FROM staff_actions")
+    started, action = portal.rows(
+        "SELECT action, subject_id, details FROM staff_actions ORDER BY id"
+    )
+    assert (started.action, started.subject_id) == ("roster.import_started", job_id)
     assert action.action == "roster.import" and action.subject_id == job_id
     assert '"created": 450' in action.details and '"file": "big.csv"' in action.details
     # The same file again changes nothing.
@@ -134,7 +137,7 @@ def test_an_import_through_the_page_runs_in_the_background_to_done_with_its_repo
     assert _people(portal) == people + rows
 
 
-def test_the_job_page_refreshes_itself_until_the_import_is_done(portal):
+def test_the_job_page_refreshes_itself_until_the_import_is_done(portal, clock):
     portal.login(demo.STAFF_EMAIL, demo.STAFF_PASSWORD)
     review = _upload(portal, SAMPLE)
     pending_id = int(review.url.path.rsplit("/", 1)[1])
@@ -144,13 +147,18 @@ def test_the_job_page_refreshes_itself_until_the_import_is_done(portal):
             job_id = await import_rows.add_job(
                 conn, pending_import_id=pending_id, created_by=None, now=to_db(portal.ctx.now())
             )
-            await import_rows.set_progress(conn, job_id, done=200, total=450, now="")
+            now = to_db(portal.ctx.now())
+            await import_rows.set_progress(conn, job_id, done=200, total=450, now=now)
             return job_id
 
     job_id = portal.call(running_job)
     page = portal.client.get(f"/staff/import/jobs/{job_id}").text
     assert '<meta http-equiv="refresh" content="2">' in page.split("</head>")[0]
     assert "200 of 450 rows written" in page and "<script" not in page
+    # A job whose server stopped mid-way stops refreshing, and says what to do.
+    clock.advance(minutes=11)
+    page = portal.client.get(f"/staff/import/jobs/{job_id}").text
+    assert 'http-equiv="refresh"' not in page and "import the same file again" in page
 
 
 def test_a_stop_that_arrives_while_an_import_runs_is_recorded(portal):
@@ -219,3 +227,21 @@ def test_the_readme_sample_roster_imports_through_the_page_after_its_dry_run(por
     job, page = _finish(portal, job_id)
     assert job.status == "done" and "imported 4 people" in page.text
     assert "recorded 2 consent changes" in page.text
+
+
+def test_pressing_import_while_another_import_runs_shows_the_running_one(portal):
+    portal.login(demo.STAFF_EMAIL, demo.STAFF_PASSWORD)
+    review = _upload(portal, SAMPLE)
+    pending_id = int(review.url.path.rsplit("/", 1)[1])
+
+    async def running_job():  # one import at a time: two on one file would add people twice
+        async with portal.ctx.db.write() as conn:
+            return await import_rows.add_job(
+                conn, pending_import_id=pending_id, created_by=None, now=to_db(portal.ctx.now())
+            )
+
+    running = portal.call(running_job)
+    page, job_id = _start(portal, review)
+    assert job_id == running
+    assert portal.rows("SELECT COUNT(*) AS n FROM import_jobs")[0].n == 1
+    assert portal.rows("SELECT COUNT(*) AS n FROM people WHERE last_name = 'Garcia'")[0].n == 0
