@@ -140,6 +140,8 @@ class ProofPerson:
     person: Row
     status: rules.TextingStatus
     has_number_now: bool
+    agreed: list[Row]  # each opt-in (or pending request) of theirs, oldest first
+    stopped: list[Row]  # each opt-out of theirs, oldest first
 
 
 @dataclasses.dataclass(frozen=True)
@@ -171,7 +173,13 @@ async def number_proof(ctx: PortalContext, phone: str) -> NumberProof:
     return NumberProof(
         phone=phone,
         people=[
-            ProofPerson(p, rules.texting_status(p, organization.phone), p.cell_phone == phone)
+            ProofPerson(
+                p,
+                rules.texting_status(p, organization.phone),
+                p.cell_phone == phone,
+                agreed=[e for e in events if e.person_id == p.id and e.new_status == "opted_in"],
+                stopped=[e for e in events if e.person_id == p.id and e.new_status == "opted_out"],
+            )
             for p in people
         ],
         events=[ProofEvent(e, json.loads(e.evidence)) for e in events],

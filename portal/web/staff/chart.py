@@ -13,11 +13,11 @@ import datetime as dt
 from portal.consent.rules import Channel
 
 DAYS = 90
-WIDTH = 920  # viewBox units: 10 per day plus margins
-HEIGHT = 260
-LEFT = 40
-MIDDLE = 130
-HALF = 110  # the tallest column reaches this far from the middle line
+WIDTH = 920  # viewBox units: 9.5 per day plus margins
+HEIGHT = 400
+LEFT = 60  # room for the axis words, large enough to read on a phone
+MIDDLE = 195
+HALF = 165  # the tallest column reaches this far from the middle line
 DAY_WIDTH = 9.5
 BAR_WIDTH = 7.5
 CHANNELS = tuple(channel.value for channel in Channel)
@@ -54,6 +54,7 @@ class Chart:
     height: int = HEIGHT
     middle: int = MIDDLE
     left: int = LEFT
+    half: int = HALF
 
     @property
     def total_in(self) -> int:

@@ -113,6 +113,8 @@ def test_the_number_page_shows_an_opt_in_with_its_wording_text_and_address_and_a
     assert "Number replied STOP" in page and "Reply text" in page and "SM123" in page
     assert page.index("Opted in</strong>") < page.index("Number replied STOP")
     assert "The number (everyone with it)" in page
+    card = page.split("Who has this number", 1)[1].split("Every change", 1)[0]
+    assert "by Portal, to wording" in card and "Stopped" in card and "by Reply text" in card
 
 
 def test_the_number_page_includes_archived_people_and_is_printable(portal):
