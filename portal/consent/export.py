@@ -1,16 +1,28 @@
-"""Proof of consent: the whole ledger as CSV, safe to open in a spreadsheet."""
+"""Proof of consent: the whole ledger as CSV, and everything about one phone number.
+
+Read-only. The ledger export is streamed a page of events at a time, so its memory stays
+flat however long the ledger grows; every cell is neutralised against spreadsheet formulas.
+"""
 
 from __future__ import annotations
 
 import csv
+import dataclasses
+import io
 import json
-from typing import IO, TYPE_CHECKING
+from collections.abc import AsyncIterator, Iterable
+from typing import IO, TYPE_CHECKING, Any
 
-from portal.db import ledger
-from portal.db import people as people_rows
+from portal.consent import rules
+from portal.consent.wording import WORDINGS, wording_text
+from portal.db import Row, ledger
+from portal.db import organization as org_rows
+from portal.db import proof as proof_rows
 
 if TYPE_CHECKING:
     from portal.context import PortalContext
+
+PAGE_SIZE = 1000
 
 EXPORT_COLUMNS = (
     "event_id",
@@ -28,41 +40,198 @@ EXPORT_COLUMNS = (
     "wording_version",
     "ip",
     "user_agent",
+    "current_status",
 )
 
 
+def current_status(row: Row) -> str:
+    """The status today of the person an event is about, in the staff console's codes
+    (rules.STAFF_FILTERS); for a number-wide event, "stopped" while the number is."""
+    if row.person_id is None:
+        return "stopped" if row.suppressed else ""
+    status = rules.texting_status(row)
+    return "never_asked" if status.never_asked else status.code
+
+
+def _ledger_row(event: Row) -> list[Any]:
+    known = event.first_name is not None
+    return [
+        event.id,
+        event.created_at,
+        event.person_id or "",
+        event.first_name if known else "",
+        event.last_name if known else "",
+        event.kind if known else "number",
+        event.phone or "",
+        event.old_status or "",
+        event.new_status,
+        event.channel,
+        event.actor_label,
+        json.dumps(json.loads(event.evidence), ensure_ascii=False),
+        event.wording_version or "",
+        event.ip,
+        event.user_agent,
+        current_status(event),
+    ]
+
+
+async def ledger_pages(ctx: PortalContext, page_size: int = PAGE_SIZE) -> AsyncIterator[list]:
+    """The ledger's rows, oldest first, a page at a time, every cell neutralised.
+
+    Each page is its own short read: an export of millions of events holds neither them all
+    in memory nor a connection while the client downloads."""
+    after = 0
+    while True:
+        async with ctx.db.read() as conn:
+            events = await ledger.events_page(conn, after_id=after, limit=page_size)
+        if not events:
+            return
+        yield [neutral_row(_ledger_row(event)) for event in events]
+        after = events[-1].id
+
+
+async def ledger_csv_chunks(ctx: PortalContext, page_size: int = PAGE_SIZE) -> AsyncIterator[str]:
+    """The ledger as CSV text, the header first, then one chunk per page (for streaming)."""
+    yield csv_text([list(EXPORT_COLUMNS)])
+    async for rows in ledger_pages(ctx, page_size):
+        yield csv_text(rows)
+
+
 async def export_ledger_csv(ctx: PortalContext, handle: IO[str]) -> int:
-    """Every consent event, oldest first: the proof of who agreed and who said stop."""
-    async with ctx.db.read() as conn:
-        events = await ledger.all_events(conn)
-        people = {p.id: p for p in await people_rows.all_people(conn)}
+    """Every consent event, oldest first, written page by page: the proof of who agreed and
+    who said stop. Returns how many events were written."""
     writer = csv.writer(handle)
     writer.writerow(EXPORT_COLUMNS)
-    for event in events:
-        person = people.get(event.person_id)
-        row = [
-            event.id,
-            event.created_at,
-            event.person_id or "",
-            person.first_name if person else "",
-            person.last_name if person else "",
-            person.kind if person else "number",
-            event.phone or "",
-            event.old_status or "",
-            event.new_status,
-            event.channel,
-            event.actor_label,
-            json.dumps(json.loads(event.evidence), ensure_ascii=False),
-            event.wording_version or "",
-            event.ip,
-            event.user_agent,
-        ]
-        # Every cell, not only the ones a person typed: any field can carry text from outside.
-        writer.writerow([_cell("" if value is None else str(value)) for value in row])
-    return len(events)
+    count = 0
+    async for rows in ledger_pages(ctx):
+        writer.writerows(rows)
+        count += len(rows)
+    return count
+
+
+def csv_text(rows: Iterable[list[str]]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue()
+
+
+def neutral_row(values: Iterable[Any]) -> list[str]:
+    # Every cell, not only the ones a person typed: any field can carry text from outside.
+    return [_cell("" if value is None else str(value)) for value in values]
 
 
 def _cell(text: str) -> str:
     """Spreadsheets run cells starting with = + - @ (or a tab or return) as formulas: make
     them plain text. A phone number in E.164 starts with + too, and is kept as text this way."""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+# -- One phone number ------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ProofEvent:
+    event: Row
+    evidence: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class ProofPerson:
+    person: Row
+    status: rules.TextingStatus
+    has_number_now: bool
+    agreed: list[Row]  # each opt-in (or pending request) of theirs, oldest first
+    stopped: list[Row]  # each opt-out of theirs, oldest first
+
+
+@dataclasses.dataclass(frozen=True)
+class NumberProof:
+    """Everything the ledger holds about one number: its people, every change, and the full
+    text of each consent wording anyone agreed to."""
+
+    phone: str
+    people: list[ProofPerson]
+    events: list[ProofEvent]
+    wordings: dict[str, str]
+
+    @property
+    def known(self) -> bool:
+        return bool(self.people or self.events)
+
+
+async def number_proof(ctx: PortalContext, phone: str) -> NumberProof:
+    async with ctx.db.read() as conn:
+        people = await proof_rows.people_of_number(conn, phone)
+        events = await proof_rows.events_of_number(conn, phone, [p.id for p in people])
+        organization = await org_rows.get(conn)
+    wordings = {}
+    for event in events:
+        version = event.wording_version
+        if version and version in WORDINGS and version not in wordings:
+            # The text as the person saw it: the organization's name and their number.
+            wordings[version] = wording_text(version, org_name=organization.name, phone=phone)
+    return NumberProof(
+        phone=phone,
+        people=[
+            ProofPerson(
+                p,
+                rules.texting_status(p, organization.phone),
+                p.cell_phone == phone,
+                agreed=[e for e in events if e.person_id == p.id and e.new_status == "opted_in"],
+                stopped=[e for e in events if e.person_id == p.id and e.new_status == "opted_out"],
+            )
+            for p in people
+        ],
+        events=[ProofEvent(e, json.loads(e.evidence)) for e in events],
+        wordings=wordings,
+    )
+
+
+NUMBER_COLUMNS = (
+    "event_id",
+    "created_at",
+    "person_id",
+    "first_name",
+    "last_name",
+    "phone",
+    "old_status",
+    "new_status",
+    "channel",
+    "actor_kind",
+    "actor",
+    "ip",
+    "user_agent",
+    "evidence",
+    "wording_version",
+    "wording_text",
+)
+
+
+def number_proof_csv(proof: NumberProof) -> str:
+    """The proof page's rows as CSV, every cell neutralised."""
+    rows = [list(NUMBER_COLUMNS)]
+    for item in proof.events:
+        event = item.event
+        rows.append(
+            neutral_row(
+                [
+                    event.id,
+                    event.created_at,
+                    event.person_id or "",
+                    event.first_name or "",
+                    event.last_name or "",
+                    event.phone or "",
+                    event.old_status or "",
+                    event.new_status,
+                    event.channel,
+                    event.actor_kind,
+                    event.actor_label,
+                    event.ip,
+                    event.user_agent,
+                    json.dumps(item.evidence, ensure_ascii=False),
+                    event.wording_version or "",
+                    proof.wordings.get(event.wording_version or "", ""),
+                ]
+            )
+        )
+    return csv_text(rows)

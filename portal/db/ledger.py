@@ -173,3 +173,25 @@ async def number_events(conn: Conn, phone: str, limit: int = 200) -> list[Row]:
         " ORDER BY id DESC LIMIT :limit",
         {"phone": phone, "limit": limit},
     )
+
+
+# The export reads the ledger in keyset pages: each page is one short query, so the whole
+# ledger is never in memory and no read holds a connection while the file is written out.
+async def events_page(conn: Conn, *, after_id: int, limit: int) -> list[Row]:
+    """Up to `limit` events after `after_id`, oldest first, each with its person (if any) and
+    what their current status is read from: their state and whether their number is stopped
+    (for a number-wide event, whether that number is stopped now)."""
+    return await conn.fetch_all(
+        "SELECT e.id, e.person_id, e.phone, e.old_status, e.new_status, e.channel,"
+        " e.actor_kind, e.actor_label, e.evidence, e.wording_version, e.ip, e.user_agent,"
+        " e.created_at, p.first_name, p.last_name, p.kind, p.cell_phone, p.blocked,"
+        " p.archived_at, COALESCE(s.status, 'none') AS status, s.phone AS consent_phone,"
+        " COALESCE(ps.active, 0) AS suppressed"
+        " FROM consent_events e"
+        " LEFT JOIN people p ON p.id = e.person_id"
+        " LEFT JOIN consent_state s ON s.person_id = p.id"
+        " LEFT JOIN phone_suppressions ps"
+        "   ON ps.phone = COALESCE(p.cell_phone, e.phone) AND ps.active = 1"
+        " WHERE e.id > :after ORDER BY e.id LIMIT :limit",
+        {"after": after_id, "limit": limit},
+    )

@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import csv
 import dataclasses
+import inspect
 import io
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from portal import phones
@@ -139,6 +140,18 @@ class ImportReport:
     def row_lines(self) -> list[str]:
         """Row by row, what the import does (or would do): the dry run's listing."""
         return [plan.describe() for plan in self.plans]
+
+    def as_dict(self) -> dict:
+        """The report as plain data, to keep with an import job and show it later."""
+        return {
+            "ok": self.ok,
+            "applied": self.applied,
+            "errors": list(self.errors),
+            "summary": self.lines(),
+            "rows": self.row_lines(),
+            "created": self.created,
+            "consent_recorded": self.consent_recorded,
+        }
 
 
 def parse(text: str, report: ImportReport) -> list[RosterRow]:
@@ -281,9 +294,12 @@ async def import_roster(
     data: bytes,
     *,
     dry_run: bool = False,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int], None | Awaitable[None]] | None = None,
 ) -> ImportReport:
-    """Check the whole file, then (unless `dry_run` or anything is wrong) write it in chunks."""
+    """Check the whole file, then (unless `dry_run` or anything is wrong) write it in chunks.
+
+    `progress(done, total)` is called after each chunk; it may be a coroutine function (the
+    console's import jobs record their progress in the database)."""
     report = ImportReport()
     try:
         text = decode(data)
@@ -302,7 +318,9 @@ async def import_roster(
             for step in chunk:
                 await _apply(conn, ctx, step, families, report)
         if progress is not None:
-            progress(min(start + CHUNK_ROWS, len(report.plans)), len(report.plans))
+            called = progress(min(start + CHUNK_ROWS, len(report.plans)), len(report.plans))
+            if inspect.isawaitable(called):
+                await called
         await asyncio.sleep(0)  # let a waiting STOP or portal save have the next turn
     report.applied = True
     return report

@@ -10,8 +10,11 @@ from portal.settings import Settings
 from portal.web import account, auth_views, consent_links, dev, health, ids, webhooks
 from portal.web.staff import accounts as staff_accounts
 from portal.web.staff import alerts as staff_alerts
+from portal.web.staff import dashboard as staff_dashboard
+from portal.web.staff import imports as staff_imports
 from portal.web.staff import messages as staff_messages
 from portal.web.staff import people as staff_people
+from portal.web.staff import proof as staff_proof
 from portal.web.staff import settings as staff_settings
 
 
@@ -63,7 +66,6 @@ def routes(settings: Settings) -> list:
         # Webhooks: no CSRF token; each checks X-Twilio-Signature before anything else.
         Route("/webhooks/twilio/sms", webhooks.sms, methods=P, name="webhooks.sms"),
         Route("/webhooks/twilio/status", webhooks.status, methods=P, name="webhooks.status"),
-        Route("/staff/", staff_people.people, methods=G, name="staff.dashboard"),
         Route("/staff/people", staff_people.people, methods=G, name="staff.people"),
         Route("/staff/people/{person_id:id}", staff_people.person, methods=G, name="staff.person"),
         Route("/staff/people/{person_id:id}", staff_people.save, methods=P,
@@ -95,6 +97,24 @@ def routes(settings: Settings) -> list:
         Route("/staff/accounts", staff_accounts.create, methods=P, name="staff.account_create"),
         Route("/staff/accounts/{account_id:id}", staff_accounts.update, methods=P,
               name="staff.account_update"),
+        # staff: dashboard, proof and import
+        Route("/staff/", staff_dashboard.dashboard, methods=G, name="staff.dashboard"),
+        Route("/staff/proof", staff_proof.proof, methods=G, name="staff.proof"),
+        Route("/staff/proof/export.csv", staff_proof.proof_export, methods=G,
+              name="staff.proof_export"),
+        Route("/staff/proof/numbers/{phone}", staff_proof.proof_number, methods=G,
+              name="staff.proof_number"),
+        Route("/staff/proof/numbers/{phone}/export.csv", staff_proof.proof_number_export,
+              methods=G, name="staff.proof_number_export"),
+        Route("/staff/import", staff_imports.import_form, methods=G, name="staff.import_form"),
+        Route("/staff/import", staff_imports.import_upload, methods=P,
+              name="staff.import_upload"),
+        Route("/staff/import/files/{pending_id:id}", staff_imports.import_review, methods=G,
+              name="staff.import_review"),
+        Route("/staff/import/files/{pending_id:id}", staff_imports.import_start, methods=P,
+              name="staff.import_start"),
+        Route("/staff/import/jobs/{job_id:id}", staff_imports.import_job, methods=G,
+              name="staff.import_job"),
         Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
     ]
     if settings.is_development:

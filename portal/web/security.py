@@ -231,8 +231,9 @@ async def _token_matches(scope: Scope, body: bytes, expected: str) -> bool:
     if not given and content_type.startswith("application/x-www-form-urlencoded"):
         given = (parse_qs(body.decode("utf-8", "replace")).get(CSRF_FIELD) or [""])[0]
     elif not given and content_type.startswith("multipart/form-data"):
-        form = await Request(scope, _replay(body)).form()
-        given = str(form.get(CSRF_FIELD) or "")
+        # Closed at once: an uploaded file's spooled temporary copy must not outlive the check.
+        async with Request(scope, _replay(body)).form() as form:
+            given = str(form.get(CSRF_FIELD) or "")
     return bool(given) and hmac.compare_digest(given, expected)
 
 

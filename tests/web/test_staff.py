@@ -7,7 +7,7 @@ from portal.people import demo
 
 def test_staff_see_everyone_with_their_text_opt_in_status(portal):
     portal.login(demo.STAFF_EMAIL, demo.STAFF_PASSWORD)
-    page = portal.client.get("/staff/")
+    page = portal.client.get("/staff/people")
     assert page.status_code == 200
     for name in ("Pat Parker", "Jordan Parker", "Avery Parker", "Morgan Lee", "Casey Lee"):
         assert name in page.text
