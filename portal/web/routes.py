@@ -8,6 +8,7 @@ from starlette.staticfiles import StaticFiles
 from portal.paths import STATIC_DIR
 from portal.settings import Settings
 from portal.web import account, auth_views, consent_links, dev, health, ids, webhooks
+from portal.web.staff import families as staff_families
 from portal.web.staff import messages as staff_messages
 from portal.web.staff import people as staff_people
 
@@ -69,6 +70,28 @@ def routes(settings: Settings) -> list:
               name="staff.person_request"),
         Route("/staff/people/{person_id:id}/correct", staff_people.correct, methods=P,
               name="staff.person_correct"),
+        # staff: families, intake and bulk requests
+        Route("/staff/families", staff_families.family_list, methods=G, name="staff.families"),
+        Route("/staff/families", staff_families.family_create, methods=P,
+              name="staff.family_create"),
+        Route("/staff/families/{family_id:id}", staff_families.family, methods=G,
+              name="staff.family"),
+        Route("/staff/families/{family_id:id}/rename", staff_families.family_rename, methods=P,
+              name="staff.family_rename"),
+        Route("/staff/families/{family_id:id}/add", staff_families.add_form, methods=G,
+              name="staff.family_add_form"),
+        Route("/staff/families/{family_id:id}/add", staff_families.add, methods=P,
+              name="staff.family_add"),
+        Route("/staff/families/{family_id:id}/people/{person_id:id}", staff_families.member,
+              methods=G, name="staff.family_person"),
+        Route("/staff/families/{family_id:id}/people/{person_id:id}", staff_families.member_edit,
+              methods=P, name="staff.family_person_edit"),
+        Route("/staff/families/{family_id:id}/people/{person_id:id}/invite",
+              staff_families.member_invite, methods=P, name="staff.family_person_invite"),
+        Route("/staff/families/{family_id:id}/people/{person_id:id}/move",
+              staff_families.member_move, methods=P, name="staff.family_person_move"),
+        Route("/staff/families/{family_id:id}/people/{person_id:id}/archive",
+              staff_families.member_archive, methods=P, name="staff.family_person_archive"),
         Route("/staff/messages", staff_messages.messages, methods=G, name="staff.messages"),
         Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
     ]
