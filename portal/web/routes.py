@@ -11,6 +11,7 @@ from portal.web import account, auth_views, consent_links, dev, health, ids, web
 from portal.web.staff import families as staff_families
 from portal.web.staff import messages as staff_messages
 from portal.web.staff import people as staff_people
+from portal.web.staff import requests as staff_requests
 
 
 def routes(settings: Settings) -> list:
@@ -92,6 +93,12 @@ def routes(settings: Settings) -> list:
               staff_families.member_move, methods=P, name="staff.family_person_move"),
         Route("/staff/families/{family_id:id}/people/{person_id:id}/archive",
               staff_families.member_archive, methods=P, name="staff.family_person_archive"),
+        Route("/staff/requests", staff_requests.choose, methods=G, name="staff.requests"),
+        Route("/staff/requests", staff_requests.send, methods=P, name="staff.request_send"),
+        Route("/staff/requests/{batch_id:id}", staff_requests.batch, methods=G,
+              name="staff.request_batch"),
+        Route("/staff/requests/{batch_id:id}/resume", staff_requests.resume, methods=P,
+              name="staff.request_batch_resume"),
         Route("/staff/messages", staff_messages.messages, methods=G, name="staff.messages"),
         Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
     ]
