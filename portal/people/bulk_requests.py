@@ -186,8 +186,10 @@ class Sends:
         self._tasks: dict[int, asyncio.Task] = {}
 
     def start(self, ctx: PortalContext, batch_id: int, *, requested_by: str) -> None:
-        if batch_id in self._tasks and not self._tasks[batch_id].done():
+        if self.running(batch_id):
             return
+        # Forget finished sends: their outcome is in the database, not here.
+        self._tasks = {key: task for key, task in self._tasks.items() if not task.done()}
         self._tasks[batch_id] = asyncio.create_task(run(ctx, batch_id, requested_by=requested_by))
 
     def running(self, batch_id: int) -> bool:
