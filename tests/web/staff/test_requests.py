@@ -93,6 +93,20 @@ def test_the_preview_counts_who_is_skipped_and_why_with_their_names(portal):
     assert "Number replied STOP: only START" in page and "Jordan Parker" in page
 
 
+def test_the_preview_skips_blocked_people_and_addresses_typed_by_someone_else(portal):
+    # Pat types a new address for Jordan, another adult of the family: not Jordan's own yet.
+    assert portal.login().status_code == 200
+    portal.save_person("Jordan", allow_texting=False, email="jordan.new@example.com")
+    login_as(portal, "texting")
+    morgan = f"/staff/people/{portal.person_id('Morgan')}"
+    portal.post(morgan, {"text_opt_in_was": "on", "block": "on", "block_was": "off"})
+    page = portal.client.get(f"/staff/requests?{EVERYONE_WITH_OR_WITHOUT_EMAIL}").text
+    assert "<strong>1</strong> person will get the CLICK HERE email" in page  # Pat
+    assert "Texting blocked: 1" in page and "Morgan Lee" in page
+    assert "Email address typed by someone else, not yet confirmed: 1" in page
+    assert "Jordan Parker" in page
+
+
 def test_sending_emails_one_request_to_each_askable_person_and_shows_the_results(portal):
     login_as(portal, "texting")
     done = send(portal, EVERYONE_WITH_OR_WITHOUT_EMAIL)
@@ -148,21 +162,40 @@ def test_a_stop_between_preview_and_send_is_honoured(portal):
     assert "jordan@demo.example" not in [e.recipient for e in request_emails(portal)]
 
 
-def test_the_progress_page_refreshes_until_done_and_a_stalled_send_carries_on(portal):
-    login_as(portal, "texting")
-    token = TOKEN_RE.search(portal.client.get("/staff/requests").text).group(1)
+def recorded_but_not_running(portal, token: str) -> int:
+    """A send recorded as its Send button records it, whose sending has not begun yet."""
     staff = portal.rows("SELECT id FROM accounts WHERE email = 'texting@staff.example'")[0].id
 
-    async def recorded_but_not_running():
+    async def record():
         async with portal.ctx.db.write() as conn:
             actor = Actor(kind="staff", label="Texting Staff", account_id=staff)
-            selection = bulk_requests.Selection()
             batch, _ = await bulk_requests.start(
-                conn, portal.ctx, selection=selection, send_token=token, actor=actor
+                conn,
+                portal.ctx,
+                selection=bulk_requests.Selection(),
+                send_token=token,
+                actor=actor,
             )
             return batch.id
 
-    batch_id = portal.call(recorded_but_not_running)
+    return portal.call(record)
+
+
+def test_an_identical_send_is_not_started_while_one_runs(portal):
+    login_as(portal, "texting")
+    running = recorded_but_not_running(portal, "t" * 32)
+    page = portal.client.get("/staff/requests").text
+    form = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page))
+    response = portal.client.post("/staff/requests", data=form, follow_redirects=False)
+    assert response.headers["location"] == f"/staff/requests/{running}?already=1"
+    assert len(portal.rows("SELECT id FROM request_batches")) == 1
+    assert request_emails(portal) == []
+
+
+def test_the_progress_page_refreshes_until_done_and_a_stalled_send_carries_on(portal):
+    login_as(portal, "texting")
+    token = TOKEN_RE.search(portal.client.get("/staff/requests").text).group(1)
+    batch_id = recorded_but_not_running(portal, token)
     path = f"/staff/requests/{batch_id}"
     running = portal.client.get(path).text
     assert '<meta http-equiv="refresh" content="2">' in running and "Carry on" not in running
@@ -181,13 +214,20 @@ def test_a_viewer_and_a_parent_can_neither_preview_nor_send(portal):
     assert portal.client.get("/staff/requests").status_code == 403
     data = {"send_token": "x" * 32, "csrf_token": token}
     assert portal.client.post("/staff/requests", data=data).status_code == 403
+    login_as(portal, "texting")
+    batch_id = recorded_but_not_running(portal, "v" * 32)
+    login_as(portal, "viewer")
+    token = portal.csrf("/staff/people")
+    assert portal.client.get(f"/staff/requests/{batch_id}").status_code == 403
+    resume = portal.client.post(f"/staff/requests/{batch_id}/resume", data={"csrf_token": token})
+    assert resume.status_code == 403
     portal.client.cookies.clear()
     portal.login()
     token = portal.csrf("/account/settings")
     assert portal.client.get("/staff/requests").status_code == 403
     data = {"send_token": "x" * 32, "csrf_token": token}
     assert portal.client.post("/staff/requests", data=data).status_code == 403
-    assert portal.rows("SELECT id FROM request_batches") == []
+    assert len(portal.rows("SELECT id FROM request_batches")) == 1 and request_emails(portal) == []
 
 
 @pytest.mark.parametrize(
