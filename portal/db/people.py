@@ -9,7 +9,7 @@ from portal.db import Conn, Row
 _PERSON_WITH_STATE = """
 SELECT p.id, p.family_id, p.kind, p.first_name, p.last_name, p.email, p.cell_phone,
        p.is_account_holder, p.blocked, p.email_confirmed, p.created_at, p.updated_at,
-       COALESCE(s.status, 'none') AS status, s.phone AS consent_phone,
+       p.archived_at, COALESCE(s.status, 'none') AS status, s.phone AS consent_phone,
        COALESCE(s.version, 0) AS consent_version, s.updated_at AS consent_updated_at,
        COALESCE(ps.active, 0) AS suppressed,
        CASE WHEN a.id IS NULL THEN 0 ELSE 1 END AS has_login

@@ -11,10 +11,12 @@ from portal.web import account, auth_views, consent_links, dev, health, ids, web
 from portal.web.staff import accounts as staff_accounts
 from portal.web.staff import alerts as staff_alerts
 from portal.web.staff import dashboard as staff_dashboard
+from portal.web.staff import families as staff_families
 from portal.web.staff import imports as staff_imports
 from portal.web.staff import messages as staff_messages
 from portal.web.staff import people as staff_people
 from portal.web.staff import proof as staff_proof
+from portal.web.staff import requests as staff_requests
 from portal.web.staff import settings as staff_settings
 
 
@@ -82,6 +84,34 @@ def routes(settings: Settings) -> list:
               name="staff.settings_wording"),
         Route("/staff/settings/replies", staff_settings.publish_reply, methods=P,
               name="staff.settings_reply"),
+        # staff: families, intake and bulk requests
+        Route("/staff/families", staff_families.family_list, methods=G, name="staff.families"),
+        Route("/staff/families", staff_families.family_create, methods=P,
+              name="staff.family_create"),
+        Route("/staff/families/{family_id:id}", staff_families.family, methods=G,
+              name="staff.family"),
+        Route("/staff/families/{family_id:id}/rename", staff_families.family_rename, methods=P,
+              name="staff.family_rename"),
+        Route("/staff/families/{family_id:id}/add", staff_families.add_form, methods=G,
+              name="staff.family_add_form"),
+        Route("/staff/families/{family_id:id}/add", staff_families.add, methods=P,
+              name="staff.family_add"),
+        Route("/staff/families/{family_id:id}/people/{person_id:id}", staff_families.member,
+              methods=G, name="staff.family_person"),
+        Route("/staff/families/{family_id:id}/people/{person_id:id}", staff_families.member_edit,
+              methods=P, name="staff.family_person_edit"),
+        Route("/staff/families/{family_id:id}/people/{person_id:id}/invite",
+              staff_families.member_invite, methods=P, name="staff.family_person_invite"),
+        Route("/staff/families/{family_id:id}/people/{person_id:id}/move",
+              staff_families.member_move, methods=P, name="staff.family_person_move"),
+        Route("/staff/families/{family_id:id}/people/{person_id:id}/archive",
+              staff_families.member_archive, methods=P, name="staff.family_person_archive"),
+        Route("/staff/requests", staff_requests.choose, methods=G, name="staff.requests"),
+        Route("/staff/requests", staff_requests.send, methods=P, name="staff.request_send"),
+        Route("/staff/requests/{batch_id:id}", staff_requests.batch, methods=G,
+              name="staff.request_batch"),
+        Route("/staff/requests/{batch_id:id}/resume", staff_requests.resume, methods=P,
+              name="staff.request_batch_resume"),
         Route("/staff/messages", staff_messages.messages, methods=G, name="staff.messages"),
         # staff: alerts and staff logins
         Route("/staff/alerts", staff_alerts.alerts, methods=G, name="staff.alerts"),
