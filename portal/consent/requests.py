@@ -31,6 +31,8 @@ def why_not_askable(person) -> str | None:
     """Why a person cannot be sent an opt-in request, or None if they can."""
     if person is None:
         return "no such person"
+    if person.archived_at:
+        return "archived: has left the organization"
     if not person.cell_phone:
         return "no cell phone"
     if not person.email:

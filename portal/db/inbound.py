@@ -97,3 +97,9 @@ async def mark_reviewed(
         {"id": message_id, "account": account_id, "outcome": outcome, "now": now},
     )
     return done is not None
+
+
+async def id_of(conn: Conn, message_sid: str) -> int | None:
+    return await conn.fetch_val(
+        "SELECT id FROM inbound_messages WHERE message_sid = :sid", {"sid": message_sid}
+    )

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal.accounts import sessions
@@ -23,6 +24,8 @@ CSRF_COOKIE = "portal_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_EXEMPT_PREFIXES = ("/webhooks/",)
 MAX_FORM_BYTES = 1_000_000
+# A file upload (the staff roster import) may be larger: a 50,000-row roster is about 3 MB.
+MAX_UPLOAD_BYTES = 20_000_000
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Sent only when PUBLIC_URL is https: a year, renewed on every visit. No includeSubDomains:
 # the organization's other hosts are not ours to decide for.
@@ -97,7 +100,12 @@ class SecurityMiddleware:
             if not self._origin_allowed(scope):
                 await _forbidden(scope, send)
                 return
-            body = await _read_body(receive)
+            content_type = dict(scope.get("headers", [])).get(b"content-type", b"")
+            upload = content_type.startswith(b"multipart/form-data")
+            body = await _read_body(receive, MAX_UPLOAD_BYTES if upload else MAX_FORM_BYTES)
+            if body is _TOO_LARGE:
+                await _too_large(scope, send)
+                return
             if body is None or not await _token_matches(scope, body, state["csrf_token"]):
                 await _forbidden(scope, send)
                 return
@@ -196,7 +204,11 @@ def _cookies(scope: Scope) -> dict[str, str]:
     return {}
 
 
-async def _read_body(receive: Receive) -> bytes | None:
+_TOO_LARGE = b"\0too large"
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole body, None if the client went away, or _TOO_LARGE past `limit`."""
     chunks, size = [], 0
     while True:
         message = await receive()
@@ -204,8 +216,8 @@ async def _read_body(receive: Receive) -> bytes | None:
             return None
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_FORM_BYTES:
-            return None
+        if size > limit:
+            return _TOO_LARGE
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
@@ -235,6 +247,15 @@ async def _token_matches(scope: Scope, body: bytes, expected: str) -> bool:
         async with Request(scope, _replay(body)).form() as form:
             given = str(form.get(CSRF_FIELD) or "")
     return bool(given) and hmac.compare_digest(given, expected)
+
+
+async def _too_large(scope: Scope, send: Send) -> None:
+    response = Response(
+        "That is more than the portal takes in one form (20 MB for a file). Nothing was saved.",
+        status_code=413,
+        media_type="text/plain",
+    )
+    await response(scope, _replay(b""), send)
 
 
 async def _forbidden(scope: Scope, send: Send) -> None:

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from portal.clock import to_db
-from portal.consent import commands, rules, wording
+from portal.consent import commands, requests, rules, wording
 from portal.consent.rules import Actor, Channel, Status
 from portal.db import ledger
 from portal.db import people as people_rows
@@ -426,3 +426,16 @@ def test_the_current_state_always_matches_the_last_ledger_event(portal):
     state = in_write(portal, lambda conn: ledger.state_for_update(conn, avery))
     last = events(portal, avery)[-1]
     assert state.status == last.new_status == Status.OPTED_OUT
+
+
+def test_an_archived_person_is_never_textable_and_never_asked(portal):
+    pat = portal.person_id("Pat")
+    assert may_text(portal, pat)
+    in_write(
+        portal,
+        lambda conn: conn.execute(
+            "UPDATE people SET archived_at = '2026-11-20T00:00:00Z' WHERE id = :id", {"id": pat}
+        ),
+    )
+    assert not may_text(portal, pat)
+    assert requests.why_not_askable(person(portal, pat)) == "archived: has left the organization"

@@ -693,3 +693,22 @@ def test_the_session_cookie_lasts_until_the_absolute_end(portal):
 def test_session_days_cannot_exceed_session_max_days():
     with pytest.raises(SettingsError):
         Settings.from_mapping({"SESSION_DAYS": "40", "SESSION_MAX_DAYS": "30"})
+
+
+def test_a_form_too_large_is_refused_with_413_and_a_roster_file_may_be_larger(portal):
+    from staff_steps import login_as
+
+    login_as(portal, "admin")
+    token = portal.csrf("/staff/import")
+    big_form = portal.client.post(
+        "/staff/people/1", data={"csrf_token": token, "note": "x" * 1_100_000}
+    )
+    assert big_form.status_code == 413 and "Nothing was saved" in big_form.text
+    header = "family,kind,first_name,last_name,email,cell_phone,texting,consent_note\n"
+    rows = "".join(f"F{n},student,K{n},F{n},,,,\n" for n in range(40_000))  # about 1.1 MB
+    upload = portal.client.post(
+        "/staff/import",
+        data={"csrf_token": token},
+        files={"file": ("roster.csv", (header + rows).encode(), "text/csv")},
+    )
+    assert upload.status_code == 200 and "would import 40000 people" in upload.text

@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 async def may_text(conn: Conn, person_id: int) -> bool:
     """Every outgoing text asks this at send time, not only when a list is built (rule 2)."""
     person = await people_rows.by_id(conn, person_id)
-    return person is not None and texting_status(person).may_text
+    # Someone archived has left the organization: nothing more is sent to them.
+    return person is not None and not person.archived_at and texting_status(person).may_text
 
 
 async def set_texting(

@@ -26,6 +26,7 @@ from portal.consent.rules import (
 )
 from portal.consent.wording import STAFF_OPT_OUT_TEXT
 from portal.db import Conn, ledger
+from portal.db import inbound as inbound_rows
 from portal.db import organization as org_rows
 from portal.db import people as people_rows
 from portal.messaging import outbox
@@ -158,6 +159,16 @@ async def not_an_opt_out(
     if not (flagged and current):
         raise NotCorrectable()
     correction = {"note": reason.strip()[:500], "undoes_event": event.id}
+    message_id = await inbound_rows.id_of(conn, str(evidence.get("message_sid", "")))
+    if message_id is not None:
+        # The stop leaves the Alerts page: staff reviewed it, and it was not an opt-out.
+        await inbound_rows.mark_reviewed(
+            conn,
+            message_id,
+            account_id=actor.account_id,
+            outcome="not_opt_out",
+            now=to_db(ctx.now()),
+        )
     await number_event(
         conn,
         ctx,

@@ -15,7 +15,7 @@ from portal.people import import_jobs, roster
 from portal.web.access import staff_required
 from portal.web.ids import parse_id
 from portal.web.pages import client_ip, render
-from portal.web.security import MAX_FORM_BYTES
+from portal.web.security import MAX_UPLOAD_BYTES
 
 
 def _runner(request: Request) -> import_jobs.ImportRunner:
@@ -41,7 +41,7 @@ async def _upload_page(request: Request, error: str = "", status_code: int = 200
         error=error,
         jobs=jobs,
         columns=roster.IMPORT_COLUMNS,
-        max_kb=MAX_FORM_BYTES // 1000,
+        max_mb=MAX_UPLOAD_BYTES // 1_000_000,
     )
 
 

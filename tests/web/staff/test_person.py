@@ -209,6 +209,8 @@ def test_a_stop_in_plain_words_that_was_not_one_is_marked_not_an_opt_out(portal)
     assert status_of(portal, "Pat") == "opted_in"
     [suppression] = portal.rows("SELECT active FROM phone_suppressions")
     assert suppression.active == 0
+    [text] = portal.rows("SELECT review_outcome FROM inbound_messages")
+    assert text.review_outcome == "not_opt_out"  # it leaves the Alerts page
 
 
 @pytest.mark.parametrize("where", ["", "/request", "/correct"])
