@@ -1,1 +1,0 @@
-"""Text-messaging consent portal: who may be texted, who said stop, and the proof of both."""

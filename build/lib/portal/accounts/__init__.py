@@ -1,1 +1,0 @@
-"""Accounts: logins, passwords, server-side sessions and portal invitations."""

@@ -1,1 +1,0 @@
-"""Messaging: the outbox, its dispatcher, named emails, and the email and SMS providers."""

@@ -1,1 +1,0 @@
-"""People: families, contacts and students; the roster import and the demo organization."""

@@ -1,1 +1,0 @@
-"""Inbound texts: reading keywords in every language, and what each reply does."""

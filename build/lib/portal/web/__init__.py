@@ -1,1 +1,0 @@
-"""The web layer: middleware, page rendering and the views of each area."""
