@@ -6,23 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from staff_steps import events_of, login_as, status_of
-
-
-def stop_from(portal, phone: str, body: str, sid: str) -> None:
-    """A reply text, through the same command the webhook runs."""
-    from portal.messaging.providers import InboundText
-    from portal.replies.inbound import handle_inbound
-
-    async def receive():
-        async with portal.ctx.db.write() as conn:
-            await handle_inbound(
-                conn,
-                portal.ctx,
-                InboundText(message_sid=sid, from_phone=phone, to_phone="", body=body),
-            )
-
-    portal.call(receive)
+from staff_steps import events_of, login_as, receive_text, status_of
 
 
 def family_id(portal, name: str) -> int:
@@ -166,7 +150,7 @@ def test_intake_opt_in_without_how_they_agreed_saves_nothing_and_says_why(portal
 
 
 def test_intake_opt_in_is_refused_for_a_number_that_replied_stop(portal):
-    stop_from(portal, "+12015550160", "STOP", "SM" + "a" * 32)
+    receive_text(portal, "+12015550160", "STOP", "SM" + "a" * 32)
     login_as(portal, "texting")
     before = counts(portal)
     refused = add(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from staff_steps import events_of, login_as, status_of
+from staff_steps import events_of, login_as, receive_text, status_of
 
 
 def page_of(portal, first_name: str) -> str:
@@ -34,22 +34,6 @@ def outbox_texts(portal) -> list:
     return portal.rows("SELECT template, recipient, body_text FROM outbox WHERE channel = 'sms'")
 
 
-def stop_from(portal, phone: str, body: str, sid: str) -> None:
-    """A reply text, through the same command the webhook runs."""
-    from portal.messaging.providers import InboundText
-    from portal.replies.inbound import handle_inbound
-
-    async def receive():
-        async with portal.ctx.db.write() as conn:
-            await handle_inbound(
-                conn,
-                portal.ctx,
-                InboundText(message_sid=sid, from_phone=phone, to_phone="", body=body),
-            )
-
-    portal.call(receive)
-
-
 def test_unchecking_text_opt_in_records_the_reason_and_texts_them_once(portal):
     login_as(portal, "texting")
     response = save(portal, "Pat", text_opt_in=None, note="asked at the front desk")
@@ -64,7 +48,7 @@ def test_unchecking_text_opt_in_records_the_reason_and_texts_them_once(portal):
 
 
 def test_no_goodbye_text_for_someone_who_complained_of_what_texts_cost(portal):
-    stop_from(portal, "+12015550103", "is this costing me money?", "SM" + "c" * 32)
+    receive_text(portal, "+12015550103", "is this costing me money?", "SM" + "c" * 32)
     login_as(portal, "texting")
     page = portal.client.get(page_of(portal, "Avery")).text
     assert 'id="tell_by_text" name="tell_by_text" aria' in page  # shown unchecked
@@ -85,7 +69,7 @@ def test_checking_text_opt_in_needs_how_they_agreed(portal):
 
 
 def test_checking_is_refused_for_a_number_that_replied_stop_and_the_page_says_text_start(portal):
-    stop_from(portal, "+12015550102", "STOP", "SM" + "d" * 32)
+    receive_text(portal, "+12015550102", "STOP", "SM" + "d" * 32)
     login_as(portal, "texting")
     page = portal.client.get(page_of(portal, "Jordan"))
     assert "This number replied STOP. Text START to (201) 555-0100" in page.text
@@ -178,7 +162,7 @@ def test_an_admin_undoes_a_staff_opt_out_made_in_error(portal):
 
 
 def test_a_keyword_stop_is_never_undone_by_staff(portal):
-    stop_from(portal, "+12015550111", "STOP", "SM" + "e" * 32)
+    receive_text(portal, "+12015550111", "STOP", "SM" + "e" * 32)
     [stop] = portal.rows("SELECT id FROM consent_events WHERE person_id IS NULL")
     login_as(portal, "admin")
     path = page_of(portal, "Morgan")
@@ -194,7 +178,7 @@ def test_a_keyword_stop_is_never_undone_by_staff(portal):
 
 def test_a_stop_in_plain_words_that_was_not_one_is_marked_not_an_opt_out(portal):
     # Read as a stop in plain words ("please stop ..."), and flagged for review.
-    stop_from(portal, "+12015550101", "Please stop at the office with the form", "SM" + "f" * 32)
+    receive_text(portal, "+12015550101", "Please stop at the office with the form", "SM" + "f" * 32)
     assert status_of(portal, "Pat") == "opted_out"
     [stop] = portal.rows("SELECT id FROM consent_events WHERE person_id IS NULL")
     login_as(portal, "admin")

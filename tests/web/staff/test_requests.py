@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from staff_steps import login_as
+from staff_steps import login_as, receive_text
 
 from portal.clock import to_db
 from portal.consent.rules import Actor
@@ -15,22 +15,6 @@ from portal.people import bulk_requests
 
 TOKEN_RE = re.compile(r'name="send_token" value="([^"]+)"')
 EVERYONE_WITH_OR_WITHOUT_EMAIL = "chosen=1&status="
-
-
-def stop_from(portal, phone: str, body: str, sid: str) -> None:
-    """A reply text, through the same command the webhook runs."""
-    from portal.messaging.providers import InboundText
-    from portal.replies.inbound import handle_inbound
-
-    async def receive():
-        async with portal.ctx.db.write() as conn:
-            await handle_inbound(
-                conn,
-                portal.ctx,
-                InboundText(message_sid=sid, from_phone=phone, to_phone="", body=body),
-            )
-
-    portal.call(receive)
 
 
 def wait_for_sends(portal) -> None:
@@ -83,7 +67,7 @@ def test_the_default_is_everyone_never_asked_with_a_cell_phone_and_an_email(port
 
 
 def test_the_preview_counts_who_is_skipped_and_why_with_their_names(portal):
-    stop_from(portal, "+12015550102", "STOP", "SM" + "b" * 32)
+    receive_text(portal, "+12015550102", "STOP", "SM" + "b" * 32)
     login_as(portal, "texting")
     page = portal.client.get(f"/staff/requests?{EVERYONE_WITH_OR_WITHOUT_EMAIL}").text
     assert "<strong>2</strong> people will get the CLICK HERE email" in page  # Pat, Morgan
@@ -153,7 +137,7 @@ def test_a_stop_between_preview_and_send_is_honoured(portal):
     page = portal.client.get(f"/staff/requests?{EVERYONE_WITH_OR_WITHOUT_EMAIL}").text
     assert "<strong>3</strong> people will get the CLICK HERE email" in page
     form = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page))
-    stop_from(portal, "+12015550102", "STOP", "SM" + "c" * 32)
+    receive_text(portal, "+12015550102", "STOP", "SM" + "c" * 32)
     response = portal.client.post("/staff/requests", data=form)
     wait_for_sends(portal)
     result = portal.client.get(response.url.path).text
