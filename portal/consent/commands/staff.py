@@ -20,6 +20,7 @@ from portal.consent.rules import (
     Blocked,
     Change,
     Channel,
+    NeedsEvidence,
     NotCorrectable,
     Status,
     current_for_phone,
@@ -54,7 +55,8 @@ async def staff_set_texting(
     evidence = {"note": note.strip()[:500]}
     if allow:
         if evidence_type not in EVIDENCE_TYPES:
-            evidence["note"] = ""  # no evidence of how they agreed: refused below
+            person = await people_rows.by_id(conn, person_id)
+            raise NeedsEvidence(person.first_name if person else "")
         evidence["evidence_type"] = evidence_type
     change = await set_texting(
         conn,
