@@ -16,9 +16,15 @@ def name_problem(name: str) -> str | None:
     if len(name) > MAX_NAME:
         return f"Use at most {MAX_NAME} characters."
     # Line breaks and other control characters would break email headers and exports.
-    if any(unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp"} for ch in name):
+    if has_control_characters(name):
         return "A name cannot contain line breaks or control characters."
     return None
+
+
+def has_control_characters(text: str) -> bool:
+    """Control and invisible formatting characters (a NUL, an escape sequence, a right-to-left
+    override) have no place in a name or in words sent to people's phones."""
+    return any(unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp"} for ch in text)
 
 
 def normalize_email(text: str) -> str:

@@ -2,8 +2,9 @@
 
 Two passes, so that a file with errors changes nothing and a large file never holds the write
 lock for long: first the whole file is read, checked and matched against the people already
-in the portal (reads only); then, if nothing is wrong, it is written in short transactions of
-CHUNK_ROWS rows, so a STOP or a portal save arriving meanwhile waits a moment, not minutes.
+in the portal (reads only); then, if nothing is wrong, it is written in short transactions (at
+most CHUNK_ROWS rows, about CHUNK_SECONDS each) with a pause between them, so a STOP or a
+portal save arriving meanwhile, from this process or another, waits a moment, not minutes.
 Importing the same file twice changes nothing the second time, and an import never overrides
 consent a person gave or withdrew themselves.
 """
@@ -15,6 +16,7 @@ import csv
 import dataclasses
 import inspect
 import io
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -40,7 +42,10 @@ IMPORT_COLUMNS = (
     "consent_note",
 )
 REQUIRED_COLUMNS = IMPORT_COLUMNS[:4]
-CHUNK_ROWS = 200
+CHUNK_ROWS = 200  # at most, per write transaction
+MIN_CHUNK_ROWS = 10
+CHUNK_SECONDS = 0.15  # a chunk that takes longer is made smaller
+PAUSE_SECONDS = 0.12  # between chunks, longer than the busy handler's longest nap
 ACTOR = Actor(kind="system", label="roster import")
 
 
@@ -312,16 +317,25 @@ async def import_roster(
     if report.errors or dry_run:
         return report
     families: dict[str, int] = {}
-    for start in range(0, len(report.plans), CHUNK_ROWS):
-        chunk = report.plans[start : start + CHUNK_ROWS]
+    done, size, total = 0, CHUNK_ROWS, len(report.plans)
+    while done < total:
+        chunk = report.plans[done : done + size]
+        started = time.monotonic()
         async with ctx.db.write() as conn:
             for step in chunk:
                 await _apply(conn, ctx, step, families, report)
+        took = time.monotonic() - started
+        done += len(chunk)
         if progress is not None:
-            called = progress(min(start + CHUNK_ROWS, len(report.plans)), len(report.plans))
+            called = progress(done, total)
             if inspect.isawaitable(called):
                 await called
-        await asyncio.sleep(0)  # let a waiting STOP or portal save have the next turn
+        # Short transactions, and a real pause between them: a STOP arriving from another
+        # process waits in SQLite's busy handler, which looks again only every 100 ms or so,
+        # and would otherwise lose every race to our next chunk.
+        size = max(MIN_CHUNK_ROWS, min(CHUNK_ROWS, int(size * CHUNK_SECONDS / max(took, 1e-3))))
+        if done < total:
+            await asyncio.sleep(PAUSE_SECONDS)
     report.applied = True
     return report
 

@@ -13,7 +13,7 @@ from portal import phones
 from portal.clock import to_db
 from portal.consent import commands, wording
 from portal.consent.reply_texts import reply_text
-from portal.consent.rules import Actor, Channel, Status
+from portal.consent.rules import Actor, Channel, Status, texting_status
 from portal.db import Conn
 from portal.db import inbound as inbound_rows
 from portal.db import ledger as ledger_rows
@@ -84,6 +84,10 @@ async def handle_inbound(conn: Conn, ctx: PortalContext, text: InboundText) -> H
             conn, ctx, phone=phone, actor=actor, evidence=evidence
         )
         again = again or any(c.old_status == Status.OPTED_OUT for c in lifted)
+        people = await people_rows.with_phone(conn, phone)
+        # Everyone with the number is blocked by the organization: START lifted the STOP, but
+        # "you are subscribed" would be untrue, so no reply says it.
+        changed = not people or any(texting_status(p).may_text for p in people)
     elif reading.kind == "other":
         return Handled(duplicate=False, kind="other")
     # A stop that complains of what texts cost gets no confirmation: the opt-out and the

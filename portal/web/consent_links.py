@@ -15,10 +15,11 @@ from portal.db import links as link_rows
 from portal.web.pages import client_ip, render, user_agent
 
 # The page concerns one person's phone: no caching anywhere, and the token in the URL is
-# never sent on to another site.
+# never sent on to another site. "same-origin", not "no-referrer": under no-referrer a
+# browser posts the page's own form with `Origin: null`, which the Origin check must refuse.
 PRIVATE_HEADERS = {
     "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "X-Robots-Tag": "noindex, nofollow",
 }
 
@@ -89,12 +90,13 @@ async def _expired_from_signature(request: Request, conn, token: str) -> Respons
     return _problem(request, "expired", page, token)
 
 
-def _show(request: Request, page, token: str, **extra) -> Response:
+def _show(request: Request, page, token: str, status_code: int = 200, **extra) -> Response:
     status = rules.texting_status(page, page.org_phone)
     shown = wording.newest(page.published_wording_version, page.published_wording)
     return _page(
         request,
         "ask",
+        status_code=status_code,
         page=page,
         token=token,
         status=status,
@@ -128,10 +130,17 @@ async def answer(request: Request) -> Response:
         page, problem = await _load(request, conn, token)
         if problem:
             return problem
-        # The ledger keeps the wording the page showed; one we never published (a tampered
-        # form) is never recorded, and the wording shown now stands in for a missing one.
-        shown = await wording.of_version(conn, str(form.get("wording_version", "")))
-        shown = shown or await wording.current(conn)
+        # A person agrees to the wording shown now, and to nothing else: a page opened before
+        # staff published a new version (or a form naming another version) is shown again.
+        shown = await wording.current(conn)
+        if form.get("wording_version", shown.version) != shown.version:
+            return _show(
+                request,
+                page,
+                token,
+                status_code=409,
+                error="The wording changed since this page was opened. Please read it again.",
+            )
         # Whom the answer is for comes from the server's link row only, never the form.
         actor = rules.Actor(
             kind="link",

@@ -129,3 +129,12 @@ def test_only_the_adult_who_logs_in_with_an_address_can_change_it(parent):
     assert parent.rows("SELECT email FROM accounts WHERE person_id = :p", {"p": jordan})[
         0
     ].email == ("jordan@demo.example")
+
+
+def test_a_forged_was_field_cannot_turn_an_opted_in_adult_back_into_waiting(parent):
+    jordan_yes(parent)
+    before = consent_events(parent)
+    response = submit_as_shown(parent, "Jordan", allow_texting_was="off")
+    assert response.status_code == 200
+    assert status_of(parent, "Jordan") == "opted_in" and consent_events(parent) == before
+    assert parent.deliver() == []

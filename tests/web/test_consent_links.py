@@ -46,7 +46,20 @@ def test_the_page_shows_first_name_masked_number_wording_and_two_buttons_and_not
     for private in ("Pat", "Avery", "jordan@demo.example", "Parker"):
         assert private not in page.text
     assert page.headers["cache-control"] == "no-store"
-    assert page.headers["referrer-policy"] == "no-referrer"
+    # The token never leaves the site, yet the browser still names our origin when it posts
+    # the form: under "no-referrer" it would send `Origin: null`, and the answer be refused.
+    assert page.headers["referrer-policy"] == "same-origin"
+
+
+def test_a_browser_posting_the_answer_with_our_origin_is_answered(parent):
+    path = request_link_for_jordan(parent)
+    token = parent.csrf("/login")
+    response = parent.client.post(
+        path,
+        data={"answer": "yes", "csrf_token": token},
+        headers={"Origin": "http://portal.test", "Referer": "http://portal.test" + path},
+    )
+    assert response.status_code == 200 and status_of(parent, "Jordan") == "opted_in"
 
 
 def test_yes_opts_in_records_the_link_and_emails_the_person_and_the_office(parent):

@@ -185,7 +185,12 @@ async def update_person(
         )
     # A new number starts from nothing, so the switch as saved is the choice for it; for the
     # same number only a switch the person moved is a choice.
-    turn_on = edit.allow_texting and (edit.switch_moved or phone_changed)
+    # A move counts only against both what the form showed and what is true now: a stale form
+    # (an answer given meanwhile) and a forged `was` (claiming the switch showed off) both
+    # leave consent alone.
+    shown_now = texting_status(person).code in ("allowed", "pending")
+    moved = edit.switch_moved and edit.allow_texting != shown_now
+    turn_on = edit.allow_texting and (moved or phone_changed)
     if phone_changed:
         await change_phone(
             conn, ctx, person_id=person.id, new_phone=edit.cell_phone, actor=actor, ask=not turn_on
@@ -194,7 +199,7 @@ async def update_person(
         await set_texting(
             conn, ctx, person_id=person.id, allow=True, channel=Channel.PORTAL, actor=actor
         )
-    elif edit.switch_moved and not phone_changed:
+    elif moved and not phone_changed:
         await set_texting(
             conn, ctx, person_id=person.id, allow=False, channel=Channel.PORTAL, actor=actor
         )

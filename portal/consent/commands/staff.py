@@ -13,6 +13,7 @@ import json
 from typing import TYPE_CHECKING
 
 from portal.clock import to_db
+from portal.consent import notices
 from portal.consent.commands.person import set_texting
 from portal.consent.commands.record import number_event, person_event
 from portal.consent.rules import (
@@ -24,6 +25,7 @@ from portal.consent.rules import (
     NotCorrectable,
     Status,
     current_for_phone,
+    texting_status,
 )
 from portal.consent.wording import STAFF_OPT_OUT_TEXT
 from portal.db import Conn, ledger
@@ -77,6 +79,9 @@ async def _tell_texts_stop(conn: Conn, ctx: PortalContext, person_id: int) -> No
     person = await people_rows.by_id(conn, person_id)
     if person is None or not person.cell_phone or person.suppressed:
         return
+    for other in await people_rows.with_phone(conn, person.cell_phone):
+        if other.id != person.id and texting_status(other).may_text:
+            return  # the handset still gets texts for someone else: "no more texts" is untrue
     organization = await org_rows.get(conn)
     await outbox.queue_text(
         conn,
@@ -141,7 +146,15 @@ async def undo_staff_opt_out(
         evidence={"note": reason.strip()[:500], "undoes_event": event.id},
         wording_version=None,
     )
+    await _confirm_restored(conn, ctx, person, restored)
     return Change(person.id, Status.OPTED_OUT, restored, event_id)
+
+
+async def _confirm_restored(conn: Conn, ctx: PortalContext, person, restored: Status) -> None:
+    """They were told texts stop: texts starting again is an opt-in, and owes its text."""
+    if restored == Status.OPTED_IN:
+        organization = await org_rows.get(conn)
+        await notices.opt_in_confirmation(conn, ctx, person=person, organization=organization)
 
 
 async def not_an_opt_out(
@@ -200,6 +213,7 @@ async def not_an_opt_out(
             wording_version=None,
         )
         changes.append(Change(person.id, Status.OPTED_OUT, restored, new_event))
+        await _confirm_restored(conn, ctx, person, restored)
     return changes
 
 

@@ -125,6 +125,11 @@ async def save(request: Request) -> Response:
         async with ctx.db.write() as conn:
             subject = await _load(conn, request)
             actor = await _actor(conn, request)
+            # A box counts as moved only against both what the page showed and what is true
+            # now: a stale page or a forged `_was` field changes nothing.
+            opted_in_now = rules.texting_status(subject).code in ("allowed", "pending")
+            opt_in_was = opt_in_was if opt_in != opted_in_now else opt_in
+            blocked_was = blocked_was if blocked != bool(subject.blocked) else blocked
             if blocked != blocked_was and blocked:
                 await commands.block(conn, ctx, person_id=subject.id, actor=actor, reason=note)
             elif blocked != blocked_was:
@@ -171,6 +176,16 @@ async def send_request(request: Request) -> Response:
     return _back(request, subject.id, "requested" if report.sent else "not_requested")
 
 
+async def _event_concerns(conn, event_id: int, subject) -> bool:
+    """Whether a ledger event is this person's, or their number's."""
+    event = await ledger.event(conn, event_id)
+    if event is None:
+        return False
+    if event.person_id is None:
+        return event.phone is not None and event.phone == subject.cell_phone
+    return event.person_id == subject.id
+
+
 @staff_required(role="admin")
 async def correct(request: Request) -> Response:
     """Undo a staff opt-out made in error, or a stop in plain words that was not one."""
@@ -194,6 +209,8 @@ async def correct(request: Request) -> Response:
                 if form.get("kind") == "plain_words_stop"
                 else commands.undo_staff_opt_out
             )
+            if not await _event_concerns(conn, event_id, subject):
+                raise HTTPException(404)  # an event of someone else, through this page
             try:
                 await undo(conn, ctx, event_id=event_id, actor=actor, reason=reason)
             except LookupError:

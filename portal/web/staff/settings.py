@@ -19,7 +19,7 @@ from portal.db import organization as org_rows
 from portal.db import staff_actions
 from portal.db import wordings as wording_rows
 from portal.links import LONGEST_CONSENT_LINK_DAYS
-from portal.validation import name_problem, normalize_email
+from portal.validation import has_control_characters, name_problem, normalize_email
 from portal.web.access import staff_required
 from portal.web.pages import client_ip, render
 
@@ -163,6 +163,7 @@ async def publish_wording(request: Request) -> Response:
     form = await request.form()
     text = " ".join(str(form.get("text", "")).split())
     problem = _template_problem(text, required=("{org}",), allowed=("{org}", "{phone}"))
+    problem = problem or _disclosure_problem(text, "en")
     if problem:
         return await _page(request, status_code=400, wording_error=problem, wording_draft=text)
     ctx = request.app.state.ctx
@@ -200,6 +201,8 @@ async def publish_reply(request: Request) -> Response:
         problem = problem or "The STOP reply must say how to come back: Reply START."
     if kind in ("opt_in", "opt_in_again", "help") and "STOP" not in text.upper():
         problem = problem or "This reply must say how to stop: Reply STOP."
+    if kind in ("opt_in", "opt_in_again"):
+        problem = problem or _disclosure_problem(text, language)
     if problem:
         return await _page(request, status_code=400, reply_error=problem, reply_kind=kind)
     ctx = request.app.state.ctx
@@ -224,12 +227,35 @@ async def publish_reply(request: Request) -> Response:
     return _saved(request, "reply")
 
 
+# What carriers require of the words people agree to and of the opt-in confirmation (CTIA):
+# how to stop, how to get help, and that rates may apply. Each in the text's own language.
+_DISCLOSURES = {
+    "en": {
+        "STOP": "how to stop (STOP)",
+        "HELP": "how to get help (HELP)",
+        "RATES": "that message and data rates may apply",
+    },
+    "es": {
+        "STOP": "how to stop (STOP)",
+        "AYUDA": "how to get help (AYUDA)",
+        "TARIFAS": "that rates may apply (tarifas)",
+    },
+}
+
+
+def _disclosure_problem(text: str, language: str) -> str | None:
+    missing = [words for key, words in _DISCLOSURES[language].items() if key not in text.upper()]
+    return "Carriers require it to say " + ", ".join(missing) + "." if missing else None
+
+
 def _template_problem(text: str, *, required: tuple, allowed: tuple) -> str | None:
     """Texts are filled in with str.format: only the named blanks may appear."""
     if not text:
         return "Write the text."
     if len(text) > MAX_TEXT:
         return f"Keep it under {MAX_TEXT} characters."
+    if has_control_characters(text):
+        return "The text cannot contain control characters or invisible formatting."
     blanks = {part.split("}", 1)[0] for part in text.split("{")[1:]}
     unknown = {"{" + blank + "}" for blank in blanks} - set(allowed)
     if unknown or text.count("{") != text.count("}"):

@@ -204,3 +204,43 @@ def test_huge_and_unknown_ids_are_not_found(portal, where):
     for person in ("99999999", "9" * 30):
         response = portal.client.post(f"/staff/people/{person}{where}", data={"csrf_token": token})
         assert response.status_code == 404
+
+
+def test_a_correction_acts_only_on_the_person_whose_page_it_came_from(portal):
+    login_as(portal, "texting")
+    save(portal, "Jordan", text_opt_in="on", evidence_type="paper_form", note="form")
+    save(portal, "Jordan", text_opt_in=None, note="by mistake")
+    jordan_opt_out = events_of(portal, "Jordan")[-1]
+    login_as(portal, "admin")
+    avery = page_of(portal, "Avery")
+    response = portal.post(
+        f"{avery}/correct", {"event_id": jordan_opt_out.id, "reason": "x"}, token_from=avery
+    )
+    assert response.status_code == 404 and status_of(portal, "Jordan") == "opted_out"
+
+
+def test_undoing_an_opt_out_tells_the_handset_texts_start_again(portal):
+    login_as(portal, "texting")
+    save(portal, "Casey", text_opt_in=None, note="wrong row")
+    opt_out = events_of(portal, "Casey")[-1]
+    login_as(portal, "admin")
+    path = page_of(portal, "Casey")
+    portal.post(f"{path}/correct", {"event_id": opt_out.id, "reason": "wrong row"}, token_from=path)
+    templates = [t.template for t in outbox_texts(portal)]
+    assert templates == ["staff_opt_out", "opt_in_confirmation"]
+
+
+def test_no_goodbye_text_to_a_number_someone_else_still_gets_texts_on(parent):
+    parent.save_person("Avery", allow_texting=True, cell_phone="(201) 555-0101")  # Pat's
+    login_as(parent, "texting")
+    save(parent, "Avery", text_opt_in=None, note="Avery left the team")
+    assert [t for t in outbox_texts(parent) if t.template == "staff_opt_out"] == []
+    assert status_of(parent, "Pat") == "opted_in"
+
+
+def test_start_from_a_number_whose_only_person_is_blocked_is_not_told_it_is_subscribed(portal):
+    login_as(portal, "texting")
+    save(portal, "Casey", block="on", text_opt_in=None, note="wrong family", tell_by_text=None)
+    receive_text(portal, "+12015550112", "START")
+    assert [t.template for t in outbox_texts(portal)] == []
+    assert status_of(portal, "Casey") == "opted_out"

@@ -68,7 +68,10 @@ def test_bad_organization_values_are_refused_and_change_nothing(portal):
 
 def test_a_new_consent_wording_is_shown_from_now_on_and_the_ledger_keeps_each_version(portal):
     login_as(portal, "admin")
-    new_words = "{org} will text {phone} about rehearsals. Reply STOP to stop, HELP for help."
+    new_words = (
+        "{org} will text {phone} about rehearsals, weekly. Message and data rates may apply."
+        " Reply STOP to stop, HELP for help."
+    )
     response = settings_post(portal, "staff.settings_wording", {"text": new_words})
     assert response.status_code == 200
     version = re.search(r"Now: ([0-9a-z-]+)", response.text).group(1)
@@ -94,20 +97,34 @@ def test_a_new_consent_wording_is_shown_from_now_on_and_the_ledger_keeps_each_ve
     assert pat[0].wording_version == "2026-11-v1"  # earlier events keep what they pointed at
 
 
-def test_a_forged_wording_version_in_the_answer_is_never_recorded(portal):
+def test_an_answer_naming_another_wording_than_the_one_shown_now_is_shown_again(portal):
     portal.login()
     portal.save_person("Jordan", allow_texting=True)
     [request] = [m for m in portal.deliver() if m.to == ["jordan@demo.example"]]
     portal.client.cookies.clear()
     path = LINK_RE.search(request.text).group(1)
-    answer(portal, path, "yes", wording_version="1999-never-published")
+    before = portal.rows("SELECT COUNT(*) AS n FROM consent_events")[0].n
+    for other in ("1999-never-published", "2026-11-v0"):
+        again = answer(portal, path, "yes", wording_version=other)
+        assert again.status_code == 409 and "Please read it again" in again.text
+    assert portal.rows("SELECT COUNT(*) AS n FROM consent_events")[0].n == before
+    assert answer(portal, path, "yes", wording_version="2026-11-v1").status_code == 200
     [last] = portal.rows("SELECT wording_version FROM consent_events ORDER BY id DESC LIMIT 1")
     assert last.wording_version == "2026-11-v1"
 
 
 def test_wording_must_name_the_organization_and_use_known_blanks_only(portal):
     login_as(portal, "admin")
-    for bad in ("", "We will text you.", "{org} texts {name}", "{org} texts {phone"):
+    complete = " Msg & data rates may apply. Reply HELP for help, STOP to stop."
+    for bad in (
+        "",
+        "We will text you." + complete,
+        "{org} texts {name}" + complete,
+        "{org} texts {phone" + complete,
+        "{org} may text {phone}.",  # no STOP, HELP or rates: carriers require them
+        "{org} texts you.\x00" + complete,
+        "{org} texts you.\u202e" + complete,
+    ):
         response = settings_post(portal, "staff.settings_wording", {"text": bad})
         assert response.status_code == 400
     assert portal.rows("SELECT version FROM consent_wordings") == []
@@ -158,3 +175,14 @@ def test_when_the_provider_answers_keywords_we_send_no_reply_of_our_own(portal):
     receive_text(portal, PAT, "STOP")
     assert portal.rows("SELECT id FROM outbox WHERE channel = 'sms'") == []
     assert portal.rows("SELECT active FROM phone_suppressions")[0].active == 1
+
+
+def test_the_opt_in_confirmation_keeps_what_carriers_require(portal):
+    login_as(portal, "admin")
+    for bad in ("{org}: subscribed. Reply STOP to opt out.", "{org}: sí. STOP para salir."):
+        language = "es" if "sí" in bad else "en"
+        response = settings_post(
+            portal, "staff.settings_reply", {"kind": "opt_in", "language": language, "text": bad}
+        )
+        assert response.status_code == 400 and "Carriers require" in response.text
+    assert portal.rows("SELECT id FROM reply_texts") == []
