@@ -93,6 +93,7 @@ class LinkService:
         phone: str | None = None,
         consent_version: int | None = None,
         lifetime: dt.timedelta | None = None,
+        sent_to: str | None = None,
     ) -> IssuedLink:
         link_id = secrets.token_urlsafe(18)
         now = self.clock.now()
@@ -106,6 +107,7 @@ class LinkService:
             consent_version=consent_version,
             now=to_db(now),
             expires_at=to_db(now + min(lifetime or self.lifetime, self.longest)),
+            sent_to=sent_to,
         )
         return IssuedLink(link_id=link_id, token=self._serializer.dumps(link_id))
 

@@ -155,6 +155,7 @@ async def queue_consent_request(
         phone=person.cell_phone,
         consent_version=state.version if state else 0,
         lifetime=dt.timedelta(days=days) if days else None,
+        sent_to=person.email,
     )
     return await outbox.queue_email(
         conn,

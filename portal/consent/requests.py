@@ -27,8 +27,10 @@ class RequestReport:
     skipped: dict[int, str] = dataclasses.field(default_factory=dict)
 
 
-def why_not_askable(person) -> str | None:
-    """Why a person cannot be sent an opt-in request, or None if they can."""
+def why_not_askable(person, *, even_if_answered: bool = False) -> str | None:
+    """Why a person cannot be sent an opt-in request, or None if they can. Someone who
+    already answered for their number is not asked again by the office; they may ask for a
+    new link themselves (`even_if_answered`)."""
     if person is None:
         return "no such person"
     if person.archived_at:
@@ -43,6 +45,11 @@ def why_not_askable(person) -> str | None:
         return "number replied STOP: only START from the phone lifts it"
     if person.blocked:
         return "texting blocked"
+    answered = person.consent_phone == person.cell_phone
+    if not even_if_answered and answered and person.status == Status.OPTED_IN:
+        return "already answered: texts allowed"
+    if not even_if_answered and answered and person.status == Status.OPTED_OUT:
+        return "already answered: said no"
     return None
 
 
@@ -84,7 +91,7 @@ async def send_fresh_link(conn: Conn, ctx: PortalContext, person_id: int) -> boo
     if recent >= NEW_LINKS_PER_HOUR:
         return False
     person = await people_rows.by_id(conn, person_id)
-    if why_not_askable(person):
+    if why_not_askable(person, even_if_answered=True):
         return False
     await notices.queue_consent_request(conn, ctx, person=person)
     return True

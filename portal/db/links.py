@@ -16,11 +16,12 @@ async def create(
     consent_version: int | None,
     now: str,
     expires_at: str,
+    sent_to: str | None = None,
 ) -> None:
     await conn.execute(
         "INSERT INTO links (id, purpose, person_id, account_id, phone, consent_version,"
-        " created_at, expires_at) VALUES (:id, :purpose, :person_id, :account_id, :phone,"
-        " :version, :now, :expires_at)",
+        " created_at, expires_at, sent_to) VALUES (:id, :purpose, :person_id, :account_id,"
+        " :phone, :version, :now, :expires_at, :sent_to)",
         {
             "id": link_id,
             "purpose": purpose,
@@ -30,6 +31,7 @@ async def create(
             "version": consent_version,
             "now": now,
             "expires_at": expires_at,
+            "sent_to": sent_to,
         },
     )
 
@@ -72,7 +74,7 @@ async def consent_page(conn: Conn, link_id: str) -> Row | None:
     and the newest consent wording staff published (none: the code's own)."""
     return await conn.fetch_one(
         "SELECT l.id AS link_id, l.purpose, l.person_id, l.phone AS link_phone,"
-        " l.consent_version AS link_version, l.expires_at, l.used_at, l.answer,"
+        " l.consent_version AS link_version, l.expires_at, l.used_at, l.answer, l.sent_to,"
         " p.first_name, p.last_name, p.kind, p.email, p.cell_phone, p.blocked,"
         " p.family_id, COALESCE(s.status, 'none') AS status, s.phone AS consent_phone,"
         " COALESCE(s.version, 0) AS consent_version, COALESCE(ps.active, 0) AS suppressed,"

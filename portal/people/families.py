@@ -159,7 +159,13 @@ async def edit_person(
         "email": person.email,
         "cell_phone": person.cell_phone,
     }
-    changed = sorted(k for k, v in before.items() if getattr(edit, k) != v)
+    # What it was and what it became: an address changed by staff is where the next CLICK
+    # HERE goes, so the proof must be able to show who changed it, and from what.
+    changed = {
+        key: {"from": value, "to": getattr(edit, key)}
+        for key, value in before.items()
+        if getattr(edit, key) != value
+    }
     if changed:
         await _audit(
             conn, ctx, actor, "person.details_edited", "person", person.id, {"changed": changed}

@@ -157,7 +157,7 @@ async def answer(request: Request) -> Response:
                 allow=choice == "yes",
                 channel=rules.Channel.EMAIL_LINK,
                 actor=actor,
-                evidence={"link_id": page.link_id, "answer": choice},
+                evidence={"link_id": page.link_id, "answer": choice, "sent_to": page.sent_to},
                 wording_version=shown.version,
                 record_unchanged=True,
             )

@@ -70,8 +70,10 @@ def test_the_preview_counts_who_is_skipped_and_why_with_their_names(portal):
     receive_text(portal, "+12015550102", "STOP", "SM" + "b" * 32)
     login_as(portal, "texting")
     page = portal.client.get(f"/staff/requests?{EVERYONE_WITH_OR_WITHOUT_EMAIL}").text
-    assert "<strong>2</strong> people will get the CLICK HERE email" in page  # Pat, Morgan
-    assert "<strong>4</strong> skipped" in page
+    # Pat and Morgan already said yes: the office does not ask them again.
+    assert "<strong>0</strong> people will get the CLICK HERE email" in page
+    assert "<strong>6</strong> skipped" in page
+    assert "Already answered: texts allowed: 2" in page and "Pat Parker" in page
     assert "No email address: 2" in page and "Avery Parker" in page and "Casey Lee" in page
     assert "No cell phone: 1" in page and "Sam Parker" in page
     assert "Number replied STOP: only START" in page and "Jordan Parker" in page
@@ -85,7 +87,7 @@ def test_the_preview_skips_blocked_people_and_addresses_typed_by_someone_else(po
     morgan = f"/staff/people/{portal.person_id('Morgan')}"
     portal.post(morgan, {"text_opt_in_was": "on", "block": "on", "block_was": "off"})
     page = portal.client.get(f"/staff/requests?{EVERYONE_WITH_OR_WITHOUT_EMAIL}").text
-    assert "<strong>1</strong> person will get the CLICK HERE email" in page  # Pat
+    assert "<strong>0</strong> people will get the CLICK HERE email" in page  # Pat said yes
     assert "Texting blocked: 1" in page and "Morgan Lee" in page
     assert "Email address typed by someone else, not yet confirmed: 1" in page
     assert "Jordan Parker" in page
@@ -97,14 +99,11 @@ def test_sending_emails_one_request_to_each_askable_person_and_shows_the_results
     assert (
         done.status_code == 200 and "Done" in done.text and 'http-equiv="refresh"' not in done.text
     )
-    assert "<strong>3</strong> request emails queued" in done.text
+    assert "<strong>1</strong> request email" in done.text
     assert "No email address: 2" in done.text and "Sam Parker" in done.text
+    assert "Already answered: texts allowed: 2" in done.text
     mail = portal.deliver()
-    assert sorted(m.to[0] for m in mail) == [
-        "jordan@demo.example",
-        "lee@demo.example",
-        "parent@demo.example",
-    ]
+    assert sorted(m.to[0] for m in mail) == ["jordan@demo.example"]
     assert all("CLICK HERE" in m.text for m in mail)
     [action] = portal.rows("SELECT action, subject_kind FROM staff_actions")
     assert (action.action, action.subject_kind) == ("requests.sent", "request_batch")
@@ -135,13 +134,13 @@ def test_a_double_clicked_send_queues_once(portal):
 def test_a_stop_between_preview_and_send_is_honoured(portal):
     login_as(portal, "texting")
     page = portal.client.get(f"/staff/requests?{EVERYONE_WITH_OR_WITHOUT_EMAIL}").text
-    assert "<strong>3</strong> people will get the CLICK HERE email" in page
+    assert "<strong>1</strong> person will get the CLICK HERE email" in page  # Jordan
     form = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page))
     receive_text(portal, "+12015550102", "STOP", "SM" + "c" * 32)
     response = portal.client.post("/staff/requests", data=form)
     wait_for_sends(portal)
     result = portal.client.get(response.url.path).text
-    assert "<strong>2</strong> request emails queued" in result
+    assert "<strong>0</strong> request emails queued" in result
     assert "Number replied STOP: only START" in result and "Jordan Parker" in result
     assert "jordan@demo.example" not in [e.recipient for e in request_emails(portal)]
 
