@@ -35,6 +35,15 @@ def normalize(text: str, region: str = DEFAULT_REGION, *, mobile_only: bool = Tr
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def valid_or_none(text: str) -> str | None:
+    """E.164 for a whole, valid number of any kind typed by staff; None for anything else
+    (a part of a number, like "555-0103", is not a number)."""
+    try:
+        return normalize(text, mobile_only=False)
+    except InvalidPhone:
+        return None
+
+
 def try_normalize(text: str) -> str | None:
     """E.164 for numbers that arrive from machines (webhooks); None when unreadable."""
     try:

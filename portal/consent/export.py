@@ -13,8 +13,7 @@ import json
 from collections.abc import AsyncIterator, Iterable
 from typing import IO, TYPE_CHECKING, Any
 
-from portal.consent import rules
-from portal.consent.wording import WORDINGS, wording_text
+from portal.consent import rules, wording
 from portal.db import Row, ledger
 from portal.db import organization as org_rows
 from portal.db import proof as proof_rows
@@ -164,12 +163,15 @@ async def number_proof(ctx: PortalContext, phone: str) -> NumberProof:
         people = await proof_rows.people_of_number(conn, phone)
         events = await proof_rows.events_of_number(conn, phone, [p.id for p in people])
         organization = await org_rows.get(conn)
+        every_version = await wording.all_versions(conn)
     wordings = {}
     for event in events:
         version = event.wording_version
-        if version and version in WORDINGS and version not in wordings:
+        if version and version in every_version and version not in wordings:
             # The text as the person saw it: the organization's name and their number.
-            wordings[version] = wording_text(version, org_name=organization.name, phone=phone)
+            wordings[version] = wording.Wording(version, every_version[version]).text(
+                org_name=organization.name, phone=phone
+            )
     return NumberProof(
         phone=phone,
         people=[

@@ -44,7 +44,9 @@ async def person_changed(
     }
     if new == Status.PENDING:
         await queue_consent_request(conn, ctx, person=person, requested_by=actor.label)
-    if new == Status.OPTED_OUT and channel != Channel.EMAIL_LINK:
+    # The office hears of every opt-out it did not make itself (an import is its own doing;
+    # an email-link answer has an email of its own below).
+    if new == Status.OPTED_OUT and channel not in (Channel.EMAIL_LINK, Channel.IMPORT):
         await outbox.queue_email(conn, ctx, template="org_opt_out", to=organization.email, **common)
     if channel == Channel.EMAIL_LINK:
         await outbox.queue_email(

@@ -11,7 +11,8 @@ from portal.db.outbox import TROUBLED
 
 # Written exactly as in the partial index consent_events_opt_outs (migration 0031), so that
 # SQLite's planner sees the query only needs the index.
-_OPT_OUT = "e.new_status IN ('opted_out', 'suppressed')"
+# An import's own opt-outs are the office's doing, not news for the office.
+_OPT_OUT = "e.new_status IN ('opted_out', 'suppressed') AND e.channel != 'import'"
 
 
 async def opt_outs(conn: Conn, *, before: int | None = None, limit: int = 50) -> list[Row]:

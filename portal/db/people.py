@@ -233,6 +233,9 @@ async def search(conn: Conn, criteria, *, after=None, limit: int = 50) -> list[R
     elif criteria.last4:
         where.append("p.phone_last4 = :last4")
         values["last4"] = criteria.last4
+        if criteria.phone_suffix:
+            where.append("p.cell_phone LIKE :suffix")
+            values["suffix"] = "%" + criteria.phone_suffix
     elif criteria.email_prefix:
         where.append("lower(p.email) >= :lo AND lower(p.email) < :hi")
         values["lo"], values["hi"] = _prefix_range(criteria.email_prefix)

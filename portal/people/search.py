@@ -1,9 +1,9 @@
 """What staff type into *Search*, read as a name, an email or a phone number typed any way.
 
 "(201) 555-0101", "2015550101" and "+1 201 555 0101" find the number; "0101" (four digits)
-finds every number ending in it; "+1 201" or "201555" find numbers starting that way; an
-address with "@" (or its beginning) finds emails; anything else is the beginning of a first
-name, a last name, or "first last".
+or "555-0101" find every number ending in it; "+1 201" or "201555" find numbers starting that
+way; an address with "@" (or its beginning) finds emails; anything else is the beginning of a
+first name, a last name, or "first last".
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ class Criteria:
     phone: str | None = None  # a whole number, E.164
     phone_prefix: str | None = None  # the beginning of an E.164 number
     last4: str | None = None
+    phone_suffix: str | None = None  # the end of a number ("555-0103"), with its last4
     email_prefix: str | None = None
     name_prefix: str | None = None
     full_name: tuple[str, str] | None = None  # ("first", "last") beginnings
@@ -59,11 +60,14 @@ def read(
     digits = re.sub(r"\D", "", text)
     looks_like_number = digits and not re.search(r"[^\d\s()+.\-]", text)
     if looks_like_number:
-        whole = phones.try_normalize(text)
+        whole = phones.valid_or_none(text)
         if whole:
             return Criteria(phone=whole, **common)
         if len(digits) == 4 and not text.startswith("+"):
             return Criteria(last4=digits, **common)
+        if 4 < len(digits) <= 7 and not text.startswith("+"):
+            # A local number without its area code ("555-0103"): the end of the number.
+            return Criteria(last4=digits[-4:], phone_suffix=digits, **common)
         # The beginning of a number: with its country code if typed with +, else a US one.
         prefix = "+" + digits if text.startswith("+") or digits.startswith("1") else "+1" + digits
         return Criteria(phone_prefix=prefix, **common)

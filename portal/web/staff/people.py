@@ -81,13 +81,16 @@ async def _person_page_data(conn, request: Request, subject, **extra) -> dict:
         await inbound_rows.latest_from(conn, subject.cell_phone) if subject.cell_phone else None
     )
     status = rules.texting_status(subject, request.state.account.org_phone)
+    extra.setdefault("submitted", {})
     return {
+        "correctable": await _correctable(conn, subject, history),
         "person": subject,
         "family": await people_rows.family(conn, subject.family_id),
         "status": status,
         "history": [(e, json.loads(e.evidence)) for e in history],
         "actions": await staff_actions.of_subject(conn, "person", subject.id),
         "wordings": await wording.all_versions(conn),
+        "organization_name": request.app.state.ctx.organization_name,
         "evidence_types": commands.EVIDENCE_TYPES,
         "may_act": staff_may(request.state.account, "texting"),
         "may_correct": staff_may(request.state.account, "admin"),
@@ -99,6 +102,30 @@ async def _person_page_data(conn, request: Request, subject, **extra) -> dict:
         "saved": request.query_params.get("saved"),
         **extra,
     }
+
+
+async def _correctable(conn, subject, history) -> set[int]:
+    """Which history lines an admin may undo: the staff opt-out that is still the person's
+    latest word, and the stop in plain words that still holds their number."""
+    found = set()
+    state = await ledger.state_for_update(conn, subject.id) if history else None
+    for event in history:
+        evidence = json.loads(event.evidence)
+        staff_opt_out = event.channel == "staff" and event.new_status == "opted_out"
+        if (
+            staff_opt_out
+            and not evidence.get("blocked")
+            and state
+            and state.last_event_id == event.id
+        ):
+            found.add(event.id)
+    if subject.cell_phone and subject.suppressed:
+        suppression = await ledger.suppression(conn, subject.cell_phone)
+        for event in history:
+            holds_the_number = event.person_id is None and event.id == suppression.last_event_id
+            if holds_the_number and json.loads(event.evidence).get("needs_review"):
+                found.add(event.id)
+    return found
 
 
 async def _actor(conn, request: Request) -> rules.Actor:
@@ -160,7 +187,14 @@ async def save(request: Request) -> Response:
     except rules.ConsentError as refusal:
         async with ctx.db.read() as conn:
             subject = await _load(conn, request)
-            page = await _person_page_data(conn, request, subject, refusal=refusal, note=note)
+            submitted = {
+                "text_opt_in": opt_in,
+                "block": blocked,
+                "evidence_type": str(form.get("evidence_type", "")),
+            }
+            page = await _person_page_data(
+                conn, request, subject, refusal=refusal, note=note, submitted=submitted
+            )
         return render(request, "staff/people/person.html", status_code=400, **page)
 
 

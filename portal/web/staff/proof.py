@@ -80,7 +80,7 @@ def _parse_typed(typed: str) -> str | None:
     handset could have texted from (a STOP may come from a number nobody has on file)."""
     if len(typed) > 40:
         return None
-    try:
-        return phones.normalize(typed)
-    except phones.InvalidPhone:
-        return phones.try_normalize(typed)
+    whole = phones.valid_or_none(typed)
+    if whole is None and sum(ch.isdigit() for ch in typed) >= 10:
+        whole = phones.try_normalize(typed)  # possible, if not valid: a handset that texted us
+    return whole

@@ -8,6 +8,7 @@ the ledger keeps pointing at the words each person saw. Every change is in the a
 from __future__ import annotations
 
 import dataclasses
+import json
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -94,7 +95,7 @@ async def _page(request: Request, *, status_code: int = 200, **extra) -> Respons
         reply_kinds=reply_texts.KINDS,
         languages=reply_texts.LANGUAGES,
         reply_history=reply_history,
-        changes=changes,
+        changes=[(change, json.loads(change.details)) for change in changes],
         default_link_days=ctx.settings.consent_link_days,
         default_provider_answers=ctx.settings.provider_answers_keywords,
         longest_link_days=LONGEST_CONSENT_LINK_DAYS,

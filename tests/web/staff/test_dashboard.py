@@ -204,7 +204,7 @@ def test_the_latest_events_say_what_changed_in_words_and_link_to_each_person(por
     latest = page.split('id="latest-heading"', 1)[1]
     avery = portal.app.url_path_for("staff.person", person_id=portal.person_id("Avery"))
     assert f'href="{avery}">Avery Parker</a>' in latest
-    assert "Opted in → <strong>Opted out</strong>" in latest
+    assert "Texts allowed → <strong>Texts not allowed</strong>" in latest
     assert "Reply text" in latest and "The number (201) 555-0111" in latest
     assert "opted_out" not in latest  # words, not raw codes
 

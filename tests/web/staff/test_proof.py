@@ -32,7 +32,7 @@ def _stop(portal, phone: str = PAT_PHONE):
             phone=phone,
             channel=Channel.SMS_KEYWORD,
             actor=Actor(kind="handset", label=phone),
-            evidence={"body": "STOP", "sid": "SM123"},
+            evidence={"body": "STOP", "message_sid": "SM123"},
         ),
     )
 
@@ -103,15 +103,15 @@ def test_the_number_page_shows_an_opt_in_with_its_wording_text_and_address_and_a
     assert found.status_code == 200
     assert found.url.path == f"/staff/proof/numbers/{PAT_PHONE}"
     page = found.text
-    assert "Pat Parker" in page and "Texts allowed" not in page
+    assert "Pat Parker" in page
     assert "This number replied STOP" in page  # Pat's status today
     # The portal opt-in: when, how, who acted, from which address, to which wording.
     assert "Portal" in page and "testclient" in page
     wording = WORDINGS[CURRENT_WORDING].split("{phone}")[1]
     assert wording.strip() in page and f"Version {CURRENT_WORDING}" in page
     # The later STOP, number-wide and for Pat, with its evidence.
-    assert "Number replied STOP" in page and "Reply text" in page and "SM123" in page
-    assert page.index("Opted in</strong>") < page.index("Number replied STOP")
+    assert "Number opted out (STOP)" in page and "Reply text" in page and "SM123" in page
+    assert page.index("Texts allowed</strong>") < page.index("Number opted out (STOP)")
     assert "The number (everyone with it)" in page
     card = page.split("Who has this number", 1)[1].split("Every change", 1)[0]
     assert "by Portal, to wording" in card and "Stopped" in card and "by Reply text" in card
