@@ -57,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # Every command opens and closes the database: that is not news worth a line.
+    logging.getLogger("databases").setLevel(logging.WARNING)
     try:
         settings = Settings.from_env()
     except SettingsError as exc:

@@ -137,9 +137,10 @@ class ImportReport:
         present = sum(1 for plan in self.plans if plan.existed)
         verb = "imported" if self.applied else "would import"
         created = self.created if self.applied else len(self.plans) - present
-        summary = f"{verb} {created} people, skipped {present} already present"
+        summary = f"{verb} {_count(created, 'person', 'people')}, skipped {present} already present"
         if self.applied:
-            summary += f", recorded {self.consent_recorded} consent changes"
+            changes = _count(self.consent_recorded, "consent change", "consent changes")
+            summary += f", recorded {changes}"
         return [summary, *self.repeated, *(p.describe() for p in self.plans if p.notes)]
 
     def row_lines(self) -> list[str]:
@@ -157,6 +158,10 @@ class ImportReport:
             "created": self.created,
             "consent_recorded": self.consent_recorded,
         }
+
+
+def _count(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"
 
 
 def parse(text: str, report: ImportReport) -> list[RosterRow]:
