@@ -25,6 +25,7 @@ from aiosmtpd.controller import Controller
 from conftest import PUBLIC_URL, PortalDriver
 from fake_twilio import FakeTwilio
 from starlette.testclient import TestClient
+from twilio_steps import with_twilio
 
 from portal import db as portal_db
 from portal.app import create_app
@@ -56,13 +57,7 @@ def twilio():
 
 @pytest.fixture
 def texting_settings(settings, twilio):
-    return dataclasses.replace(
-        settings,
-        twilio_account_sid="ACtest",
-        twilio_auth_token=type(settings.twilio_auth_token)(TOKEN),
-        twilio_from_number=ORG_NUMBER,
-        twilio_api_url=twilio.url,
-    )
+    return with_twilio(settings, twilio)
 
 
 @pytest.fixture

@@ -1,8 +1,9 @@
-"""Steps shared by tests that talk to the portal as Twilio does: fixtures and signed webhooks."""
+"""Steps shared by tests that talk to the portal as Twilio does: settings and signed webhooks."""
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 import secrets
@@ -43,4 +44,15 @@ def status_in(portal, sid: str, status: str, **extra):
         "/webhooks/twilio/status",
         data=params,
         headers={"X-Twilio-Signature": twilio_signature(url, params)},
+    )
+
+
+def with_twilio(settings, twilio):
+    """The test settings, pointed at a fake Twilio on loopback."""
+    return dataclasses.replace(
+        settings,
+        twilio_account_sid="ACtest",
+        twilio_auth_token=type(settings.twilio_auth_token)(TOKEN),
+        twilio_from_number=ORG_NUMBER,
+        twilio_api_url=twilio.url,
     )

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 from fake_twilio import FakeTwilio
-from twilio_steps import ORG_NUMBER, TOKEN
+from twilio_steps import with_twilio
 
 
 @pytest.fixture
@@ -18,10 +16,4 @@ def twilio():
 
 @pytest.fixture
 def settings(settings, twilio):
-    return dataclasses.replace(
-        settings,
-        twilio_account_sid="ACtest",
-        twilio_auth_token=type(settings.twilio_auth_token)(TOKEN),
-        twilio_from_number=ORG_NUMBER,
-        twilio_api_url=twilio.url,
-    )
+    return with_twilio(settings, twilio)
