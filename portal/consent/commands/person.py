@@ -183,11 +183,10 @@ async def update_person(
         await notices.email_changed_by_other(
             conn, ctx, person=person, new_email=edit.email, actor=actor
         )
-    # A new number starts from nothing, so the switch as saved is the choice for it; for the
-    # same number only a switch the person moved is a choice.
-    # A move counts only against both what the form showed and what is true now: a stale form
-    # (an answer given meanwhile) and a forged `was` (claiming the switch showed off) both
-    # leave consent alone.
+    # A new number starts from nothing, so the switch as saved is the choice for it. For the
+    # same number only a moved switch is a choice, and it counts as moved only against both
+    # what the form showed and what is true now: a stale form (an answer given meanwhile)
+    # and a forged `was` both leave consent alone.
     shown_now = texting_status(person).code in ("allowed", "pending")
     moved = edit.switch_moved and edit.allow_texting != shown_now
     turn_on = edit.allow_texting and (moved or phone_changed)
