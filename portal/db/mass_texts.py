@@ -85,6 +85,14 @@ async def status_counts(conn: Conn, mass_text_id: int) -> dict[str, int]:
     return {r.status: r.n for r in rows}
 
 
+async def next_due(conn: Conn, mass_text_id: int) -> str | None:
+    """When its next waiting text is due (a schedule, or the sending hours' opening)."""
+    return await conn.fetch_val(
+        "SELECT MIN(next_attempt_at) FROM outbox WHERE mass_text_id = :id AND status = 'pending'",
+        {"id": mass_text_id},
+    )
+
+
 async def cancel(conn: Conn, mass_text_id: int, *, now: str) -> int | None:
     """Cancel the texts not yet handed to a dispatcher; None if it was already cancelled.
     A row leased right now keeps its lease: it may be on its way to the provider."""

@@ -98,6 +98,12 @@ def due_at(ctx: PortalContext, *, scheduled_for: dt.datetime | None, urgent: boo
     return opening or base
 
 
+def in_local_time(ctx: PortalContext, instant: dt.datetime) -> str:
+    """An instant as staff read it: the organization's local date and time, and its zone."""
+    zone = zoneinfo.ZoneInfo(ctx.settings.organization_timezone)
+    return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
 def local_time(ctx: PortalContext, value: str) -> dt.datetime:
     """A datetime-local field, read in the organization's time zone; BadText if unreadable
     or not in the future."""

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from portal.clock import from_db
 from portal.consent import rules
 from portal.db import inbound as inbound_rows
 from portal.db import mass_texts as mass_rows
@@ -85,29 +86,31 @@ def _schedule(ctx, form: FormData) -> dt.datetime | None:
     return mass_texts.local_time(ctx, str(form.get("scheduled_for", "")))
 
 
-async def _checked(request: Request, form: FormData):
+async def _checked(request: Request, form: FormData, audience: Audience):
     """Everything a Send needs, read from the form and checked; BadText if it may not go."""
     ctx = request.app.state.ctx
-    audience = _audience(form)
     body = str(form.get("body", "")).replace("\r\n", "\n")
+    mass_texts.check(body)
+    scheduled_for = _schedule(ctx, form)
     async with ctx.db.read() as conn:
-        label = await _audience_label(conn, audience)
         found = await texting_audience.preview(conn, audience)
-    try:
-        mass_texts.check(body)
-        scheduled_for = _schedule(ctx, form)
-        texts = [
-            mass_texts.render(body, first_name=p.first_name, organization=ctx.organization_name)
-            for p in found.recipients
-        ] or [mass_texts.render(body, first_name="", organization=ctx.organization_name)]
-        longest = mass_texts.check_length(texts)
-    except BadText as refusal:
-        refusal.audience, refusal.label = audience, label
-        raise
-    return audience, label, body, scheduled_for, found, longest
+    texts = [
+        mass_texts.render(body, first_name=p.first_name, organization=ctx.organization_name)
+        for p in found.recipients
+    ] or [mass_texts.render(body, first_name="", organization=ctx.organization_name)]
+    return body, scheduled_for, found, mass_texts.check_length(texts)
 
 
-async def _refused(request: Request, refusal: BadText, form: FormData) -> Response:
+async def _who(request: Request, form: FormData) -> tuple[Audience, str]:
+    audience = _audience(form)
+    async with request.app.state.ctx.db.read() as conn:
+        return audience, await _audience_label(conn, audience)
+
+
+async def _refused(
+    request: Request, refusal: BadText, form: FormData, audience: Audience, label: str
+) -> Response:
+    """The compose form again, as it was filled in, with what is wrong; nothing was sent."""
     ctx = request.app.state.ctx
     async with ctx.db.read() as conn:
         received = await inbound_rows.recent(conn)
@@ -118,8 +121,8 @@ async def _refused(request: Request, refusal: BadText, form: FormData) -> Respon
         status_code=400,
         messages=received,
         recent=recent,
-        audience=getattr(refusal, "audience", _audience(form)),
-        audience_label=getattr(refusal, "label", ""),
+        audience=audience,
+        audience_label=label,
         filters=rules.STAFF_FILTERS,
         form=form,
         count=segments.count(str(form.get("body", ""))),
@@ -131,11 +134,13 @@ async def _refused(request: Request, refusal: BadText, form: FormData) -> Respon
 @staff_required(role="texting")
 async def preview(request: Request) -> Response:
     """Who will receive the text and who will not, and why, before anything is sent."""
+    ctx = request.app.state.ctx
     form = await request.form()
+    audience, label = await _who(request, form)
     try:
-        audience, label, body, scheduled_for, found, longest = await _checked(request, form)
+        body, scheduled_for, found, longest = await _checked(request, form, audience)
     except BadText as refusal:
-        return await _refused(request, refusal, form)
+        return await _refused(request, refusal, form, audience, label)
     return render(
         request,
         "staff/messages/preview.html",
@@ -145,6 +150,10 @@ async def preview(request: Request) -> Response:
         form=form,
         scheduled_for=scheduled_for,
         urgent=form.get("urgent") == "on",
+        due=mass_texts.in_local_time(
+            ctx,
+            mass_texts.due_at(ctx, scheduled_for=scheduled_for, urgent=form.get("urgent") == "on"),
+        ),
         preview=found,
         names_shown=NAMES_SHOWN,
         count=segments.count(body),
@@ -161,12 +170,13 @@ async def send(request: Request) -> Response:
     token = str(form.get("send_token", ""))
     if not _TOKEN.match(token):
         raise HTTPException(400)
+    audience, label = await _who(request, form)
     try:
-        audience, _, body, scheduled_for, found, _ = await _checked(request, form)
+        body, scheduled_for, found, _ = await _checked(request, form, audience)
         if not found.recipients:
             raise BadText("nobody")
     except BadText as refusal:
-        return await _refused(request, refusal, form)
+        return await _refused(request, refusal, form, audience, label)
     # The list as it stands now; the dispatcher asks consent again for each text (rule 2).
     recipients = [
         mass_texts.Recipient(person_id=p.id, phone=p.cell_phone, first_name=p.first_name)
@@ -197,11 +207,13 @@ async def mass_text(request: Request) -> Response:
         if found is None:
             raise HTTPException(404)
         counts = await mass_rows.status_counts(conn, found.id)
+        due = await mass_rows.next_due(conn, found.id)
     return render(
         request,
         "staff/messages/mass_text.html",
         mass_text=found,
         counts=counts,
+        due=mass_texts.in_local_time(ctx, from_db(due)) if due else None,
         reasons=json.loads(found.skipped_reasons),
         may_send=staff_may(request.state.account, "texting"),
         already=request.query_params.get("already"),

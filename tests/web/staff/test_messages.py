@@ -152,6 +152,8 @@ def test_outside_sending_hours_a_text_waits_for_the_opening_and_urgent_goes_now(
     send(portal, person=str(portal.person_id("Pat")), body="Not urgent")
     [held] = texts(portal)
     assert held.next_attempt_at == to_db(dt.datetime(2026, 1, 6, 13, 0, tzinfo=dt.UTC))
+    page = portal.client.get(f"/staff/messages/{held.mass_text_id}").text
+    assert "(from 2026-01-06 08:00 EST)" in page
     portal.deliver()
     assert texts(portal)[0].status == "pending"
     send(portal, person=str(portal.person_id("Pat")), body="Urgent", urgent="on")
@@ -177,6 +179,8 @@ def test_a_schedule_in_the_past_is_refused_and_a_future_one_waits(portal):
     # The clock stands at 10:00 on Jan 5 in New York.
     refused = preview(portal, person=pat, when="later", scheduled_for="2026-01-05T09:00")
     assert refused.status_code == 400 and "That time has passed" in refused.text
+    shown = preview(portal, person=pat, when="later", scheduled_for="2026-01-07T09:30")
+    assert "Goes out 2026-01-07 09:30 EST" in shown.text
     send(portal, person=pat, when="later", scheduled_for="2026-01-07T09:30")
     [scheduled] = texts(portal)
     assert scheduled.next_attempt_at == to_db(dt.datetime(2026, 1, 7, 14, 30, tzinfo=dt.UTC))
