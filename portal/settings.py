@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import re
+import zoneinfo
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -83,6 +85,17 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "First default of the organization's texting number (E.164), shown in STOP notes.",
     ),
+    Setting(
+        "ORGANIZATION_TIMEZONE",
+        "America/New_York",
+        "The organization's time zone (an IANA name): scheduled texts and sending hours use it.",
+    ),
+    Setting(
+        "SENDING_HOURS",
+        "08:00-20:00",
+        "When texts from staff may go out, in the organization's time zone (HH:MM-HH:MM); "
+        "others wait for the next opening unless sent as urgent.",
+    ),
     Setting("CONSENT_LINK_DAYS", "14", "How many days an emailed consent link stays valid."),
     Setting("PASSWORD_RESET_MINUTES", "60", "How many minutes a password-reset link stays valid."),
     Setting(
@@ -147,6 +160,8 @@ class Settings:
     organization_name: str
     organization_email: str
     organization_phone: str
+    organization_timezone: str
+    sending_hours: str
     consent_link_days: int
     password_reset_minutes: int
     session_days: int
@@ -232,6 +247,8 @@ class Settings:
                 organization_name=raw["ORGANIZATION_NAME"],
                 organization_email=raw["ORGANIZATION_EMAIL"],
                 organization_phone=raw["ORGANIZATION_PHONE"],
+                organization_timezone=raw["ORGANIZATION_TIMEZONE"].strip(),
+                sending_hours=raw["SENDING_HOURS"].strip(),
                 consent_link_days=int(raw["CONSENT_LINK_DAYS"]),
                 password_reset_minutes=int(raw["PASSWORD_RESET_MINUTES"]),
                 session_days=int(raw["SESSION_DAYS"]),
@@ -256,6 +273,12 @@ class Settings:
             raise SettingsError("ENVIRONMENT must be `development` or `production`")
         if not 1 <= self.session_days <= self.session_max_days:
             raise SettingsError("SESSION_DAYS must be at least 1 and at most SESSION_MAX_DAYS")
+        try:
+            zoneinfo.ZoneInfo(self.organization_timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise SettingsError("ORGANIZATION_TIMEZONE must be a time zone name") from exc
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", self.sending_hours):
+            raise SettingsError("SENDING_HOURS must read like 08:00-20:00")
         if self.smtp_tls not in {"starttls", "tls", "none"}:
             raise SettingsError("SMTP_TLS must be `starttls`, `tls` or `none`")
         if self.environment == "production":

@@ -64,3 +64,12 @@ def test_the_env_file_is_read_and_the_environment_wins_over_it(tmp_path):
     settings = Settings.from_env(env_file, environ={"SMTP_PORT": "2626"})
     assert settings.organization_name == "From File"
     assert settings.smtp_port == 2626
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("ORGANIZATION_TIMEZONE", "Mars/Olympus"), ("SENDING_HOURS", "8am-8pm")],
+)
+def test_an_unknown_time_zone_or_malformed_sending_hours_are_refused(name, value):
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_mapping({name: value})

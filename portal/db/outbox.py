@@ -25,12 +25,18 @@ async def add(
     requires_consent: bool,
     now: str,
     reply_to: str = "",
+    not_before: str | None = None,
+    mass_text_id: int | None = None,
 ) -> int:
+    """`not_before`: when the row is first due (a scheduled text, or one held for sending
+    hours); now if not given."""
     return await conn.fetch_val(
         "INSERT INTO outbox (channel, template, recipient, person_id, subject, body_text,"
-        " body_html, message_id, requires_consent, next_attempt_at, created_at, reply_to)"
+        " body_html, message_id, requires_consent, next_attempt_at, created_at, reply_to,"
+        " mass_text_id)"
         " VALUES (:channel, :template, :recipient, :person_id, :subject, :body_text,"
-        " :body_html, :message_id, :requires_consent, :now, :now, :reply_to) RETURNING id",
+        " :body_html, :message_id, :requires_consent, :due, :now, :reply_to, :mass_text_id)"
+        " RETURNING id",
         {
             "channel": channel,
             "template": template,
@@ -42,7 +48,9 @@ async def add(
             "message_id": message_id,
             "requires_consent": int(requires_consent),
             "now": now,
+            "due": not_before or now,
             "reply_to": reply_to,
+            "mass_text_id": mass_text_id,
         },
     )
 
@@ -179,3 +187,12 @@ async def requeue(
         {"id": outbox_id, "account": account_id, "now": now, "stuck": stuck_before},
     )
     return done is not None
+
+
+async def texts_to(conn: Conn, phone: str, limit: int = 50) -> list[Row]:
+    """The texts sent (or queued, or held back) to one number, newest first."""
+    return await conn.fetch_all(
+        "SELECT " + _COLUMNS + ", mass_text_id FROM outbox WHERE channel = 'sms'"
+        " AND recipient = :phone ORDER BY id DESC LIMIT :limit",
+        {"phone": phone, "limit": limit},
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from typing import TYPE_CHECKING, Any
 
@@ -63,9 +64,12 @@ async def queue_text(
     body: str,
     person_id: int | None = None,
     requires_consent: bool = True,
+    not_before: dt.datetime | None = None,
+    mass_text_id: int | None = None,
 ) -> int:
     """Queue one text. `requires_consent=False` only for the replies the rules allow to a
-    number that may not be texted otherwise (the one STOP confirmation, HELP answers)."""
+    number that may not be texted otherwise (the one STOP confirmation, HELP answers).
+    `not_before`: a scheduled text, or one held for the sending hours."""
     outbox_id = await outbox_rows.add(
         conn,
         channel="sms",
@@ -78,6 +82,8 @@ async def queue_text(
         message_id=_message_id(ctx),
         requires_consent=requires_consent,
         now=to_db(ctx.now()),
+        not_before=to_db(not_before) if not_before else None,
+        mass_text_id=mass_text_id,
     )
     ctx.outbox_wakeup.set()
     return outbox_id

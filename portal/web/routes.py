@@ -113,6 +113,13 @@ def routes(settings: Settings) -> list:
         Route("/staff/requests/{batch_id:id}/resume", staff_requests.resume, methods=P,
               name="staff.request_batch_resume"),
         Route("/staff/messages", staff_messages.messages, methods=G, name="staff.messages"),
+        Route("/staff/messages/preview", staff_messages.preview, methods=P,
+              name="staff.message_preview"),
+        Route("/staff/messages/send", staff_messages.send, methods=P, name="staff.message_send"),
+        Route("/staff/messages/{mass_text_id:id}", staff_messages.mass_text, methods=G,
+              name="staff.mass_text"),
+        Route("/staff/messages/{mass_text_id:id}/cancel", staff_messages.cancel, methods=P,
+              name="staff.mass_text_cancel"),
         # staff: alerts and staff logins
         Route("/staff/alerts", staff_alerts.alerts, methods=G, name="staff.alerts"),
         Route("/staff/alerts/opt-outs/{event_id:id}/seen", staff_alerts.seen, methods=P,

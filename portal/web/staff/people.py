@@ -17,6 +17,7 @@ from portal.clock import to_db
 from portal.consent import commands, requests, rules, wording
 from portal.db import inbound as inbound_rows
 from portal.db import ledger, staff_actions
+from portal.db import outbox as outbox_rows
 from portal.db import people as people_rows
 from portal.people import search
 from portal.replies import keywords
@@ -99,6 +100,7 @@ async def _person_page_data(conn, request: Request, subject, **extra) -> dict:
             latest_text and keywords.classify(latest_text.body).mentions_cost
         ),
         "askable": requests.why_not_askable(subject) is None,
+        "texts": await outbox_rows.texts_to(conn, subject.cell_phone) if subject.cell_phone else [],
         "saved": request.query_params.get("saved"),
         **extra,
     }
