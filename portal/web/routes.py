@@ -10,6 +10,7 @@ from portal.settings import Settings
 from portal.web import account, auth_views, consent_links, dev, health, ids, webhooks
 from portal.web.staff import accounts as staff_accounts
 from portal.web.staff import alerts as staff_alerts
+from portal.web.staff import conversations as staff_conversations
 from portal.web.staff import dashboard as staff_dashboard
 from portal.web.staff import families as staff_families
 from portal.web.staff import imports as staff_imports
@@ -120,6 +121,13 @@ def routes(settings: Settings) -> list:
               name="staff.mass_text"),
         Route("/staff/messages/{mass_text_id:id}/cancel", staff_messages.cancel, methods=P,
               name="staff.mass_text_cancel"),
+        # staff: conversations, reports and metrics
+        Route("/staff/messages/conversations", staff_conversations.conversations_list,
+              methods=G, name="staff.conversations"),
+        Route("/staff/messages/conversations/{phone}", staff_conversations.conversation,
+              methods=G, name="staff.conversation"),
+        Route("/staff/messages/conversations/{phone}/reply", staff_conversations.reply,
+              methods=P, name="staff.conversation_reply"),
         # staff: alerts and staff logins
         Route("/staff/alerts", staff_alerts.alerts, methods=G, name="staff.alerts"),
         Route("/staff/alerts/opt-outs/{event_id:id}/seen", staff_alerts.seen, methods=P,
