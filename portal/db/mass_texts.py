@@ -119,3 +119,43 @@ async def cancel(conn: Conn, mass_text_id: int, *, now: str) -> int | None:
         {"n": cancelled, "id": mass_text_id},
     )
     return cancelled
+
+
+async def add_skips(conn: Conn, mass_text_id: int, skipped: dict[str, list[int]]) -> None:
+    """Name who the mass text skipped and why, for its report."""
+    for reason, person_ids in skipped.items():
+        for person_id in person_ids:
+            await conn.execute(
+                "INSERT INTO mass_text_skips (mass_text_id, person_id, reason) VALUES (:m, :p, :r)",
+                {"m": mass_text_id, "p": person_id, "r": reason},
+            )
+
+
+# What the provider said last, read as delivered or failed (statuses in Twilio's words).
+_DELIVERED = "o.status = 'sent' AND o.provider_status IN ('delivered', 'read')"
+_FAILED = "(o.status = 'failed' OR o.provider_status IN ('undelivered', 'failed'))"
+
+
+async def report_counts(conn: Conn, mass_text_id: int) -> Row:
+    """How many of its texts went out, reached the phone, and failed."""
+    return await conn.fetch_one(
+        "SELECT COUNT(CASE WHEN o.status = 'sent' THEN 1 END) AS sent,"
+        " COUNT(CASE WHEN " + _DELIVERED + " THEN 1 END) AS delivered,"
+        " COUNT(CASE WHEN " + _FAILED + " THEN 1 END) AS failed"
+        " FROM outbox o WHERE o.mass_text_id = :id",
+        {"id": mass_text_id},
+    )
+
+
+async def report_rows(conn: Conn, mass_text_id: int) -> list[Row]:
+    """Everyone the mass text meant to reach: each text queued, then each person skipped."""
+    return await conn.fetch_all(
+        "SELECT p.first_name, p.last_name, o.recipient AS phone, o.status, o.provider_status,"
+        " o.last_error, '' AS reason FROM outbox o LEFT JOIN people p ON p.id = o.person_id"
+        " WHERE o.mass_text_id = :id"
+        " UNION ALL"
+        " SELECT p.first_name, p.last_name, p.cell_phone AS phone, 'skipped' AS status,"
+        " NULL AS provider_status, '' AS last_error, s.reason FROM mass_text_skips s"
+        " JOIN people p ON p.id = s.person_id WHERE s.mass_text_id = :id",
+        {"id": mass_text_id},
+    )

@@ -124,6 +124,7 @@ async def send(
     recipients: Sequence[Recipient],
     skipped_reasons: dict[str, int],
     criteria: str,
+    skipped_people: dict[str, list[int]] | None = None,
     send_token: str,
     urgent: bool,
     scheduled_for: dt.datetime | None,
@@ -131,7 +132,8 @@ async def send(
     ip: str,
 ) -> tuple[int, bool]:
     """Record the mass text and queue its texts; (id, False) when this Send was already
-    clicked (the preview's one-time token), which queues nothing more."""
+    clicked (the preview's one-time token), which queues nothing more. `skipped_people`:
+    the ids of those skipped, by reason, kept so that the report can name them."""
     now = ctx.now()
     due = due_at(ctx, scheduled_for=scheduled_for, urgent=urgent)
     organization = ctx.organization_name
@@ -168,6 +170,7 @@ async def send(
             ip=ip,
             now=to_db(now),
         )
+        await mass_rows.add_skips(conn, mass_text_id, skipped_people or {})
     for start in range(0, len(recipients), CHUNK):
         async with ctx.db.write() as conn:
             current = await mass_rows.get(conn, mass_text_id)

@@ -122,6 +122,8 @@ def routes(settings: Settings) -> list:
         Route("/staff/messages/{mass_text_id:id}/cancel", staff_messages.cancel, methods=P,
               name="staff.mass_text_cancel"),
         # staff: conversations, reports and metrics
+        Route("/staff/messages/{mass_text_id:id}/export.csv", staff_messages.mass_text_export,
+              methods=G, name="staff.mass_text_export"),
         Route("/staff/messages/conversations", staff_conversations.conversations_list,
               methods=G, name="staff.conversations"),
         Route("/staff/messages/conversations/{phone}", staff_conversations.conversation,

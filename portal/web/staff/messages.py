@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from portal.clock import from_db
-from portal.consent import rules
+from portal.consent import export, rules
 from portal.db import inbound as inbound_rows
 from portal.db import mass_texts as mass_rows
 from portal.db import people as people_rows
@@ -26,10 +26,11 @@ from portal.people import texting_audience
 from portal.people.texting_audience import Audience
 from portal.web.access import staff_may, staff_required
 from portal.web.ids import parse_id
-from portal.web.pages import client_ip, render
+from portal.web.pages import client_ip, render, templates
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 NAMES_SHOWN = 100
+REPORT_COLUMNS = ("first_name", "last_name", "phone", "outcome")
 
 
 def _audience(values) -> Audience:
@@ -187,6 +188,7 @@ async def send(request: Request) -> Response:
         body=body,
         recipients=recipients,
         skipped_reasons=found.skipped_counts,
+        skipped_people={r: [p.id for p in rows] for r, rows in found.skipped.items()},
         criteria=audience.to_json(),
         send_token=token,
         urgent=form.get("urgent") == "on",
@@ -208,11 +210,13 @@ async def mass_text(request: Request) -> Response:
             raise HTTPException(404)
         counts = await mass_rows.status_counts(conn, found.id)
         due = await mass_rows.next_due(conn, found.id)
+        report = await mass_rows.report_counts(conn, found.id)
     return render(
         request,
         "staff/messages/mass_text.html",
         mass_text=found,
         counts=counts,
+        report=report,
         due=mass_texts.in_local_time(ctx, from_db(due)) if due else None,
         reasons=json.loads(found.skipped_reasons),
         may_send=staff_may(request.state.account, "texting"),
@@ -233,3 +237,32 @@ async def cancel(request: Request) -> Response:
     )
     path = request.app.url_path_for("staff.mass_text", mass_text_id=mass_text_id)
     return RedirectResponse(f"{path}?cancelled=1", status_code=303)
+
+
+def _outcome(words, row) -> str:
+    """What became of one person's text, in the words the pages use."""
+    if row.status == "skipped":
+        return f"Skipped: {words.skip_reason_words(row.reason)}"
+    said = str(words.text_status_words(row))
+    return f"{said}: {row.last_error}" if said == "Failed" and row.last_error else said
+
+
+@staff_required
+async def mass_text_export(request: Request) -> Response:
+    """Why didn't they get it: one row per person the mass text meant to reach, as CSV."""
+    ctx = request.app.state.ctx
+    mass_text_id = request.path_params["mass_text_id"]
+    async with ctx.db.read() as conn:
+        if await mass_rows.get(conn, mass_text_id) is None:
+            raise HTTPException(404)
+        rows = await mass_rows.report_rows(conn, mass_text_id)
+    words = templates.env.get_template("_words.html").module
+    lines = [export.neutral_row(REPORT_COLUMNS)]
+    lines += [
+        export.neutral_row([r.first_name, r.last_name, r.phone, _outcome(words, r)]) for r in rows
+    ]
+    return Response(
+        export.csv_text(lines),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="mass-text-{mass_text_id}.csv"'},
+    )
