@@ -27,15 +27,17 @@ async def add(
     reply_to: str = "",
     not_before: str | None = None,
     mass_text_id: int | None = None,
+    segments: int = 1,
 ) -> int:
     """`not_before`: when the row is first due (a scheduled text, or one held for sending
-    hours); now if not given."""
+    hours); now if not given. `segments`: how many a text is billed as (1 for an email)."""
     return await conn.fetch_val(
         "INSERT INTO outbox (channel, template, recipient, person_id, subject, body_text,"
         " body_html, message_id, requires_consent, next_attempt_at, created_at, reply_to,"
-        " mass_text_id)"
+        " mass_text_id, segments)"
         " VALUES (:channel, :template, :recipient, :person_id, :subject, :body_text,"
-        " :body_html, :message_id, :requires_consent, :due, :now, :reply_to, :mass_text_id)"
+        " :body_html, :message_id, :requires_consent, :due, :now, :reply_to, :mass_text_id,"
+        " :segments)"
         " RETURNING id",
         {
             "channel": channel,
@@ -51,6 +53,7 @@ async def add(
             "due": not_before or now,
             "reply_to": reply_to,
             "mass_text_id": mass_text_id,
+            "segments": segments,
         },
     )
 

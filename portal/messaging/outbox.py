@@ -10,7 +10,7 @@ from portal.clock import to_db
 from portal.db import Conn
 from portal.db import organization as org_rows
 from portal.db import outbox as outbox_rows
-from portal.messaging import emails
+from portal.messaging import emails, segments
 
 if TYPE_CHECKING:
     from portal.context import PortalContext
@@ -84,6 +84,7 @@ async def queue_text(
         now=to_db(ctx.now()),
         not_before=to_db(not_before) if not_before else None,
         mass_text_id=mass_text_id,
+        segments=segments.count(body).segments,
     )
     ctx.outbox_wakeup.set()
     return outbox_id

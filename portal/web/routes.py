@@ -15,6 +15,7 @@ from portal.web.staff import dashboard as staff_dashboard
 from portal.web.staff import families as staff_families
 from portal.web.staff import imports as staff_imports
 from portal.web.staff import messages as staff_messages
+from portal.web.staff import metrics as staff_metrics
 from portal.web.staff import people as staff_people
 from portal.web.staff import proof as staff_proof
 from portal.web.staff import requests as staff_requests
@@ -130,6 +131,8 @@ def routes(settings: Settings) -> list:
               methods=G, name="staff.conversation"),
         Route("/staff/messages/conversations/{phone}/reply", staff_conversations.reply,
               methods=P, name="staff.conversation_reply"),
+        Route("/staff/messages/metrics", staff_metrics.metrics_page, methods=G,
+              name="staff.metrics"),
         # staff: alerts and staff logins
         Route("/staff/alerts", staff_alerts.alerts, methods=G, name="staff.alerts"),
         Route("/staff/alerts/opt-outs/{event_id:id}/seen", staff_alerts.seen, methods=P,

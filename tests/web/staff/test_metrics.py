@@ -136,3 +136,58 @@ def test_the_report_csv_names_everyone_skipped_and_why_with_neutralised_cells(po
 def test_a_report_of_a_mass_text_that_does_not_exist_is_not_found(portal):
     login_as(portal, "viewer")
     assert portal.client.get("/staff/messages/999/export.csv").status_code == 404
+
+
+def metric_cells(page: str, label: str) -> list[str]:
+    row = re.search(rf'<th scope="row">{re.escape(label)}</th>(.*?)</tr>', page)
+    return re.findall(r"<td>([^<]*)</td>", row.group(1))
+
+
+def test_metrics_count_staff_and_automatic_texts_segments_and_the_delivery_rate(portal):
+    login_as(portal, "texting")
+    send(portal, body="Class is on {first_name}. " + "x" * 170)  # two segments each
+    portal.deliver()
+    receive_text(portal, "+12015550103", "HELP")  # Avery: an automatic reply
+    portal.deliver()
+    sent = portal.rows(
+        "SELECT template, segments, provider_id, sent_at FROM outbox"
+        " WHERE channel = 'sms' AND status = 'sent' ORDER BY id"
+    )
+    staff = [t for t in sent if t.template == "mass_text"]
+    automatic = [t for t in sent if t.template != "mass_text"]
+    assert staff and automatic and {t.segments for t in staff} == {2}
+    status_in(portal, staff[0].provider_id, "delivered")
+    login_as(portal, "viewer")
+    page = portal.client.get("/staff/messages/metrics")
+    assert page.status_code == 200
+    day = sent[0].sent_at[:10]
+    cells = metric_cells(page.text, day)
+    expected = [
+        len(staff),
+        2 * len(staff),
+        len(automatic),
+        sum(t.segments for t in automatic),
+        1,
+    ]
+    assert [int(c) for c in cells[:5]] == expected
+    assert cells[5] == f"{100 / len(sent):.0f}%"
+    assert metric_cells(page.text, day[:7])[:5] == cells[:5]  # the month holds the same
+    assert "<svg" in page.text and "ch-texts_staff" in page.text
+    assert f"{day}, Staff texts: {len(staff)} sent" in page.text
+
+
+def test_metrics_count_opt_outs_in_the_48_hours_after_each_mass_text(portal, clock):
+    login_as(portal, "texting")
+    send(portal, body="Class is on {first_name}")
+    portal.deliver()
+    receive_text(portal, "+12015550111", "STOP")  # Morgan, within the hour
+    clock.advance(hours=49)
+    receive_text(portal, "+12015550103", "STOP")  # Avery, too late to count
+    page = portal.client.get("/staff/messages/metrics").text
+    row = re.search(r"Class is on \{first_name\}</a></td>\s*<td>[^<]+</td>\s*<td>(\d+)</td>", page)
+    assert row.group(1) == "1"
+
+
+def test_a_parent_may_not_see_the_metrics(portal):
+    portal.login()
+    assert portal.client.get("/staff/messages/metrics").status_code == 403
