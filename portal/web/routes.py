@@ -13,6 +13,7 @@ from portal.web.staff import alerts as staff_alerts
 from portal.web.staff import dashboard as staff_dashboard
 from portal.web.staff import families as staff_families
 from portal.web.staff import imports as staff_imports
+from portal.web.staff import message_templates as staff_templates
 from portal.web.staff import messages as staff_messages
 from portal.web.staff import people as staff_people
 from portal.web.staff import proof as staff_proof
@@ -120,6 +121,17 @@ def routes(settings: Settings) -> list:
               name="staff.mass_text"),
         Route("/staff/messages/{mass_text_id:id}/cancel", staff_messages.cancel, methods=P,
               name="staff.mass_text_cancel"),
+        # staff: message templates and saved lists
+        Route("/staff/messages/templates", staff_templates.templates, methods=G,
+              name="staff.message_templates"),
+        Route("/staff/messages/templates", staff_templates.create, methods=P,
+              name="staff.message_template_create"),
+        Route("/staff/messages/templates/{template_id:id}", staff_templates.edit, methods=G,
+              name="staff.message_template"),
+        Route("/staff/messages/templates/{template_id:id}", staff_templates.save, methods=P,
+              name="staff.message_template_save"),
+        Route("/staff/messages/templates/{template_id:id}/delete", staff_templates.delete,
+              methods=P, name="staff.message_template_delete"),
         # staff: alerts and staff logins
         Route("/staff/alerts", staff_alerts.alerts, methods=G, name="staff.alerts"),
         Route("/staff/alerts/opt-outs/{event_id:id}/seen", staff_alerts.seen, methods=P,

@@ -19,6 +19,7 @@ from portal.clock import from_db
 from portal.consent import rules
 from portal.db import inbound as inbound_rows
 from portal.db import mass_texts as mass_rows
+from portal.db import message_templates as template_rows
 from portal.db import people as people_rows
 from portal.messaging import mass_texts, segments
 from portal.messaging.mass_texts import BadText
@@ -63,10 +64,16 @@ async def messages(request: Request) -> Response:
     """The compose form (texting role), recent mass texts, and texts people sent us."""
     ctx = request.app.state.ctx
     audience = _audience(request.query_params)
+    chosen = request.query_params.get("template")
     async with ctx.db.read() as conn:
         label = await _audience_label(conn, audience)
         received = await inbound_rows.recent(conn)
         recent = await mass_rows.recent(conn)
+        templates = await template_rows.all_by_name(conn)
+        # ?template=ID fills the body without JavaScript; an unknown id is a 404.
+        template = await template_rows.get(conn, parse_id(chosen)) if chosen else None
+    if chosen and template is None:
+        raise HTTPException(404)
     return render(
         request,
         "staff/messages/index.html",
@@ -75,7 +82,9 @@ async def messages(request: Request) -> Response:
         audience=audience,
         audience_label=label,
         filters=rules.STAFF_FILTERS,
-        form={},
+        form={"body": template.body} if template else {},
+        templates=templates,
+        template_id=template.id if template else None,
         may_send=staff_may(request.state.account, "texting"),
     )
 
@@ -115,10 +124,12 @@ async def _refused(
     async with ctx.db.read() as conn:
         received = await inbound_rows.recent(conn)
         recent = await mass_rows.recent(conn)
+        templates = await template_rows.all_by_name(conn)
     return render(
         request,
         "staff/messages/index.html",
         status_code=400,
+        templates=templates,
         messages=received,
         recent=recent,
         audience=audience,
