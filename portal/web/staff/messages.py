@@ -1,6 +1,6 @@
-"""Staff: Messages. Compose a text to one person, a family or a group chosen by the People
-filters, preview who gets it and who does not and why, send it now or later, and cancel what
-has not gone out; below, the texts people sent to the organization's number.
+"""Staff: Messages. Compose a text to one person, a family, a saved list or a group chosen by
+the People filters, preview who gets it and who does not and why, send it now or later, and
+cancel what has not gone out; below, the texts people sent to the organization's number.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from portal.db import inbound as inbound_rows
 from portal.db import mass_texts as mass_rows
 from portal.db import message_templates as template_rows
 from portal.db import people as people_rows
+from portal.db import saved_lists as list_rows
 from portal.messaging import mass_texts, segments
 from portal.messaging.mass_texts import BadText
 from portal.people import texting_audience
@@ -34,18 +35,19 @@ NAMES_SHOWN = 100
 
 
 def _audience(values) -> Audience:
-    person, family = values.get("person"), values.get("family")
+    person, family, saved = values.get("person"), values.get("family"), values.get("list")
     status = str(values.get("status", ""))
     return Audience(
         person_id=parse_id(person) if person else None,
         family_id=parse_id(family) if family else None,
+        list_id=parse_id(saved) if saved else None,
         q=" ".join(str(values.get("q", "")).split())[:100],
         status=status if status in rules.STAFF_FILTERS else "",
     )
 
 
 async def _audience_label(conn, audience: Audience) -> str:
-    """Whom the text is for, in words; 404 for a person or family that does not exist."""
+    """Whom the text is for, in words; 404 for a person, family or list that does not exist."""
     if audience.person_id:
         person = await people_rows.by_id(conn, audience.person_id)
         if person is None:
@@ -56,6 +58,11 @@ async def _audience_label(conn, audience: Audience) -> str:
         if family is None:
             raise HTTPException(404)
         return f"The {family.name} family"
+    if audience.list_id:
+        saved = await list_rows.get(conn, audience.list_id)
+        if saved is None:
+            raise HTTPException(404)
+        return f"The list {saved.name}"
     return ""
 
 
