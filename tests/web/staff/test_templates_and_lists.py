@@ -3,12 +3,14 @@ real app."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 from staff_steps import add_person, login_as, receive_text
 
 from portal.db import people as people_rows
+from portal.messaging import segments
 
 
 def add_template(portal, name="Class on", body="Hi {first_name}, class is on. {organization}"):
@@ -302,3 +304,12 @@ def test_a_list_that_does_not_exist_is_a_404_everywhere(portal):
     assert add_to_list(portal, 999, person=pat).status_code == 404
     for path in (f"/staff/lists/999/people/{pat}/remove", "/staff/lists/999/delete"):
         assert portal.post(path, {}, token_from="/staff/lists").status_code == 404, path
+
+
+def test_the_live_count_script_uses_the_servers_gsm_alphabet_and_limits(portal):
+    script = portal.client.get("/static/compose.js").text
+    basic = re.search(r'var GSM_BASIC = ("(?:[^"\\]|\\.)*") \+\s*("(?:[^"\\]|\\.)*");', script)
+    extended = re.search(r'var GSM_EXTENDED = ("(?:[^"\\]|\\.)*");', script)
+    assert frozenset(json.loads(basic.group(1)) + json.loads(basic.group(2))) == segments.GSM_BASIC
+    assert frozenset(json.loads(extended.group(1))) == segments.GSM_EXTENDED
+    assert "var single = gsm ? 160 : 70, part = gsm ? 153 : 67;" in script
