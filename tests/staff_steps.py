@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from portal.accounts import passwords
 from portal.clock import to_db
+from portal.consent import commands
+from portal.consent.rules import Actor, Channel
 from portal.db import accounts as account_rows
+from portal.db import people as people_rows
 from portal.people import demo
 
 PASSWORD = "a-staff-password-for-tests"
@@ -70,3 +73,37 @@ def receive_text(portal, phone: str, body: str, sid: str | None = None) -> None:
             await handle_inbound(conn, portal.ctx, text)
 
     portal.call(receive)
+
+
+def add_person(portal, first_name: str, phone: str, *, family: str = "Parker") -> int:
+    """Another member of a family, opted in with evidence like the demo's own people."""
+
+    async def add():
+        ctx = portal.ctx
+        async with ctx.db.write() as conn:
+            family_id = await conn.fetch_val(
+                "SELECT id FROM families WHERE name = :n", {"n": family}
+            )
+            person_id = await people_rows.create(
+                conn,
+                family_id=family_id,
+                kind="student",
+                first_name=first_name,
+                last_name=family,
+                email=None,
+                cell_phone=phone,
+                now=to_db(ctx.now()),
+            )
+            await commands.set_texting(
+                conn,
+                ctx,
+                person_id=person_id,
+                allow=True,
+                channel=Channel.IMPORT,
+                actor=Actor(kind="system", label="test"),
+                evidence={"note": "registration form"},
+                confirm_by_text=False,
+            )
+        return person_id
+
+    return portal.call(add)

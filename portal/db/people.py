@@ -82,6 +82,15 @@ async def by_id(conn: Conn, person_id: int) -> Row | None:
     return await conn.fetch_one(_PERSON_WITH_STATE + " WHERE p.id = :id", {"id": person_id})
 
 
+async def in_saved_list(conn: Conn, list_id: int, *, after: int = 0, limit: int = 500) -> list[Row]:
+    """One page of a saved list's people, archived ones too, by id (keyset after `after`)."""
+    return await conn.fetch_all(
+        _PERSON_WITH_STATE + " JOIN saved_list_members m ON m.person_id = p.id"
+        " WHERE m.list_id = :list AND p.id > :after ORDER BY p.id LIMIT :limit",
+        {"list": list_id, "after": after, "limit": limit},
+    )
+
+
 async def of_family(conn: Conn, family_id: int, kind: str | None = None) -> list[Row]:
     sql = _PERSON_WITH_STATE + " WHERE p.family_id = :family_id"
     values: dict = {"family_id": family_id}

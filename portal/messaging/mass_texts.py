@@ -18,6 +18,7 @@ from portal.clock import to_db
 from portal.db import mass_texts as mass_rows
 from portal.db import staff_actions
 from portal.messaging import outbox, segments
+from portal.validation import has_control_characters
 
 if TYPE_CHECKING:
     from portal.context import PortalContext
@@ -46,9 +47,12 @@ class Recipient:
 
 
 def check(body: str) -> None:
-    """Refuse an empty text or a placeholder that does not exist."""
+    """Refuse an empty text, control characters, or a placeholder that does not exist."""
     if not body.strip():
         raise BadText("empty")
+    # A line break is part of a text; a NUL or a right-to-left override is not.
+    if has_control_characters(body.replace("\n", "")):
+        raise BadText("control_characters")
     for name in _PLACEHOLDER.findall(body):
         if name not in PLACEHOLDERS:
             raise BadText("unknown_placeholder", "{" + name + "}")
@@ -65,6 +69,13 @@ def check_length(texts: Sequence[str]) -> segments.Count:
     if longest.segments > MAX_SEGMENTS:
         raise BadText("too_long", str(longest.segments))
     return longest
+
+
+def check_template(body: str, *, organization: str) -> segments.Count:
+    """A saved template gets the checks a composed text gets, counted with the organization's
+    name filled in and no first name (the preview counts again with the real names)."""
+    check(body)
+    return check_length([render(body, first_name="", organization=organization)])
 
 
 def _hours(spec: str) -> tuple[dt.time, dt.time]:

@@ -1,5 +1,5 @@
-"""Who a staff text would reach: one person, a family, or a group chosen by the People
-filters; and who it would not reach, and why, named. A number shared by several people gets
+"""Who a staff text would reach: one person, a family, a saved list, or a group chosen by the
+People filters; and who it would not reach, and why, named. A number shared by several people gets
 one text. This is the list when it is built; the dispatcher asks consent again as each text
 goes out (rule 2), so a STOP meanwhile still stops it.
 """
@@ -29,10 +29,12 @@ REASONS = (
 
 @dataclasses.dataclass(frozen=True)
 class Audience:
-    """Whom a text is for: one person, one family, or the People filters (q and status)."""
+    """Whom a text is for: one person, one family, one saved list, or the People filters (q
+    and status)."""
 
     person_id: int | None = None
     family_id: int | None = None
+    list_id: int | None = None
     q: str = ""
     status: str = ""
 
@@ -40,6 +42,8 @@ class Audience:
     def kind(self) -> str:
         if self.person_id:
             return "person"
+        if self.list_id:
+            return "list"
         return "family" if self.family_id else "group"
 
     def to_json(self) -> str:
@@ -64,6 +68,8 @@ async def _chosen(conn: Conn, audience: Audience) -> list[Row]:
     if audience.person_id:
         person = await people_rows.by_id(conn, audience.person_id)
         return [person] if person else []
+    if audience.list_id:
+        return await _members(conn, audience.list_id)
     criteria = search.read(
         audience.q,
         status=audience.status,
@@ -78,6 +84,17 @@ async def _chosen(conn: Conn, audience: Audience) -> list[Row]:
         if len(rows) < PAGE:
             return found
         after = search.read_cursor(search.cursor_of(rows[-1]))
+
+
+async def _members(conn: Conn, list_id: int) -> list[Row]:
+    """Everyone in a saved list, archived people too (they are named as skipped)."""
+    found, after = [], 0
+    while True:  # page by keyset through every member
+        rows = await people_rows.in_saved_list(conn, list_id, after=after, limit=PAGE)
+        found.extend(rows)
+        if len(rows) < PAGE:
+            return found
+        after = rows[-1].id
 
 
 def _reason(person: Row) -> str | None:

@@ -14,11 +14,13 @@ from portal.web.staff import conversations as staff_conversations
 from portal.web.staff import dashboard as staff_dashboard
 from portal.web.staff import families as staff_families
 from portal.web.staff import imports as staff_imports
+from portal.web.staff import message_templates as staff_templates
 from portal.web.staff import messages as staff_messages
 from portal.web.staff import metrics as staff_metrics
 from portal.web.staff import people as staff_people
 from portal.web.staff import proof as staff_proof
 from portal.web.staff import requests as staff_requests
+from portal.web.staff import saved_lists as staff_lists
 from portal.web.staff import settings as staff_settings
 
 
@@ -133,6 +135,26 @@ def routes(settings: Settings) -> list:
               methods=P, name="staff.conversation_reply"),
         Route("/staff/messages/metrics", staff_metrics.metrics_page, methods=G,
               name="staff.metrics"),
+        # staff: message templates and saved lists
+        Route("/staff/messages/templates", staff_templates.templates, methods=G,
+              name="staff.message_templates"),
+        Route("/staff/messages/templates", staff_templates.create, methods=P,
+              name="staff.message_template_create"),
+        Route("/staff/messages/templates/{template_id:id}", staff_templates.edit, methods=G,
+              name="staff.message_template"),
+        Route("/staff/messages/templates/{template_id:id}", staff_templates.save, methods=P,
+              name="staff.message_template_save"),
+        Route("/staff/messages/templates/{template_id:id}/delete", staff_templates.delete,
+              methods=P, name="staff.message_template_delete"),
+        Route("/staff/lists", staff_lists.lists, methods=G, name="staff.saved_lists"),
+        Route("/staff/lists", staff_lists.create, methods=P, name="staff.saved_list_create"),
+        Route("/staff/lists/{list_id:id}", staff_lists.saved_list, methods=G,
+              name="staff.saved_list"),
+        Route("/staff/lists/add", staff_lists.add, methods=P, name="staff.saved_list_add"),
+        Route("/staff/lists/{list_id:id}/people/{person_id:id}/remove", staff_lists.remove,
+              methods=P, name="staff.saved_list_remove"),
+        Route("/staff/lists/{list_id:id}/delete", staff_lists.delete, methods=P,
+              name="staff.saved_list_delete"),
         # staff: alerts and staff logins
         Route("/staff/alerts", staff_alerts.alerts, methods=G, name="staff.alerts"),
         Route("/staff/alerts/opt-outs/{event_id:id}/seen", staff_alerts.seen, methods=P,

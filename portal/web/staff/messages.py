@@ -1,6 +1,6 @@
-"""Staff: Messages. Compose a text to one person, a family or a group chosen by the People
-filters, preview who gets it and who does not and why, send it now or later, and cancel what
-has not gone out; below, the texts people sent to the organization's number.
+"""Staff: Messages. Compose a text to one person, a family, a saved list or a group chosen by
+the People filters, preview who gets it and who does not and why, send it now or later, and
+cancel what has not gone out; below, the texts people sent to the organization's number.
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ from portal.clock import from_db
 from portal.consent import export, rules
 from portal.db import inbound as inbound_rows
 from portal.db import mass_texts as mass_rows
+from portal.db import message_templates as template_rows
 from portal.db import people as people_rows
+from portal.db import saved_lists as list_rows
 from portal.messaging import mass_texts, segments
 from portal.messaging.mass_texts import BadText
 from portal.people import texting_audience
@@ -34,18 +36,19 @@ REPORT_COLUMNS = ("first_name", "last_name", "phone", "outcome")
 
 
 def _audience(values) -> Audience:
-    person, family = values.get("person"), values.get("family")
+    person, family, saved = values.get("person"), values.get("family"), values.get("list")
     status = str(values.get("status", ""))
     return Audience(
         person_id=parse_id(person) if person else None,
         family_id=parse_id(family) if family else None,
+        list_id=parse_id(saved) if saved else None,
         q=" ".join(str(values.get("q", "")).split())[:100],
         status=status if status in rules.STAFF_FILTERS else "",
     )
 
 
 async def _audience_label(conn, audience: Audience) -> str:
-    """Whom the text is for, in words; 404 for a person or family that does not exist."""
+    """Whom the text is for, in words; 404 for a person, family or list that does not exist."""
     if audience.person_id:
         person = await people_rows.by_id(conn, audience.person_id)
         if person is None:
@@ -56,6 +59,11 @@ async def _audience_label(conn, audience: Audience) -> str:
         if family is None:
             raise HTTPException(404)
         return f"The {family.name} family"
+    if audience.list_id:
+        saved = await list_rows.get(conn, audience.list_id)
+        if saved is None:
+            raise HTTPException(404)
+        return f"The list {saved.name}"
     return ""
 
 
@@ -64,10 +72,16 @@ async def messages(request: Request) -> Response:
     """The compose form (texting role), recent mass texts, and texts people sent us."""
     ctx = request.app.state.ctx
     audience = _audience(request.query_params)
+    chosen = request.query_params.get("template")
     async with ctx.db.read() as conn:
         label = await _audience_label(conn, audience)
         received = await inbound_rows.recent(conn)
         recent = await mass_rows.recent(conn)
+        templates = await template_rows.all_by_name(conn)
+        # ?template=ID fills the body without JavaScript; an unknown id is a 404.
+        template = await template_rows.get(conn, parse_id(chosen)) if chosen else None
+    if chosen and template is None:
+        raise HTTPException(404)
     return render(
         request,
         "staff/messages/index.html",
@@ -76,7 +90,9 @@ async def messages(request: Request) -> Response:
         audience=audience,
         audience_label=label,
         filters=rules.STAFF_FILTERS,
-        form={},
+        form={"body": template.body} if template else {},
+        templates=templates,
+        template_id=template.id if template else None,
         may_send=staff_may(request.state.account, "texting"),
     )
 
@@ -116,10 +132,12 @@ async def _refused(
     async with ctx.db.read() as conn:
         received = await inbound_rows.recent(conn)
         recent = await mass_rows.recent(conn)
+        templates = await template_rows.all_by_name(conn)
     return render(
         request,
         "staff/messages/index.html",
         status_code=400,
+        templates=templates,
         messages=received,
         recent=recent,
         audience=audience,

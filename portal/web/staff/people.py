@@ -19,6 +19,7 @@ from portal.db import inbound as inbound_rows
 from portal.db import ledger, staff_actions
 from portal.db import outbox as outbox_rows
 from portal.db import people as people_rows
+from portal.db import saved_lists as list_rows
 from portal.people import search
 from portal.replies import keywords
 from portal.web.access import staff_may, staff_required
@@ -41,6 +42,7 @@ async def people(request: Request) -> Response:
     async with ctx.db.read() as conn:
         rows = await people_rows.search(conn, criteria, after=after, limit=search.PAGE_SIZE + 1)
         family = await people_rows.family(conn, family_id) if family_id else None
+        lists = await list_rows.all_by_name(conn)
     more = len(rows) > search.PAGE_SIZE
     rows = rows[: search.PAGE_SIZE]
     org_phone = request.state.account.org_phone
@@ -54,6 +56,8 @@ async def people(request: Request) -> Response:
         filters=rules.STAFF_FILTERS,
         next_after=search.cursor_of(rows[-1]) if more else None,
         first_page=after is not None,
+        archived=query.get("archived") == "1",
+        lists=lists if staff_may(request.state.account, "texting") else [],
     )
 
 
@@ -102,6 +106,7 @@ async def _person_page_data(conn, request: Request, subject, **extra) -> dict:
         "askable": requests.why_not_askable(subject) is None,
         "texts": await outbox_rows.texts_to(conn, subject.cell_phone) if subject.cell_phone else [],
         "saved": request.query_params.get("saved"),
+        "lists": await list_rows.all_by_name(conn),
         **extra,
     }
 

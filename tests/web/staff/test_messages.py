@@ -6,12 +6,9 @@ import datetime as dt
 import re
 
 import pytest
-from staff_steps import login_as, receive_text
+from staff_steps import add_person, login_as, receive_text
 
 from portal.clock import to_db
-from portal.consent import commands
-from portal.consent.rules import Actor, Channel
-from portal.db import people as people_rows
 
 TOKEN_RE = re.compile(r'name="send_token" value="([^"]+)"')
 
@@ -37,40 +34,6 @@ def texts(portal) -> list:
         "SELECT o.recipient, o.body_text, o.status, o.next_attempt_at, o.person_id,"
         " o.mass_text_id FROM outbox o WHERE o.template = 'mass_text' ORDER BY o.id"
     )
-
-
-def add_person(portal, first_name: str, phone: str, *, family: str = "Parker") -> int:
-    """Another member of a family, opted in with evidence like the demo's own people."""
-
-    async def add():
-        ctx = portal.ctx
-        async with ctx.db.write() as conn:
-            family_id = await conn.fetch_val(
-                "SELECT id FROM families WHERE name = :n", {"n": family}
-            )
-            person_id = await people_rows.create(
-                conn,
-                family_id=family_id,
-                kind="student",
-                first_name=first_name,
-                last_name=family,
-                email=None,
-                cell_phone=phone,
-                now=to_db(ctx.now()),
-            )
-            await commands.set_texting(
-                conn,
-                ctx,
-                person_id=person_id,
-                allow=True,
-                channel=Channel.IMPORT,
-                actor=Actor(kind="system", label="test"),
-                evidence={"note": "registration form"},
-                confirm_by_text=False,
-            )
-        return person_id
-
-    return portal.call(add)
 
 
 def test_a_viewer_and_a_parent_may_not_post_anything_here(portal):
