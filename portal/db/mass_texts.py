@@ -85,6 +85,17 @@ async def status_counts(conn: Conn, mass_text_id: int) -> dict[str, int]:
     return {r.status: r.n for r in rows}
 
 
+async def outcomes(conn: Conn, mass_text_id: int) -> list[Row]:
+    """Its texts that were delivered or failed, grouped by what the provider last said."""
+    return await conn.fetch_all(
+        "SELECT status, provider_status, last_error, COUNT(*) AS n FROM outbox"
+        " WHERE mass_text_id = :id AND (status = 'failed' OR (status = 'sent'"
+        " AND provider_status IN ('delivered', 'read', 'undelivered', 'failed')))"
+        " GROUP BY status, provider_status, last_error",
+        {"id": mass_text_id},
+    )
+
+
 async def next_due(conn: Conn, mass_text_id: int) -> str | None:
     """When its next waiting text is due (a schedule, or the sending hours' opening)."""
     return await conn.fetch_val(

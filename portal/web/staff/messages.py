@@ -20,7 +20,7 @@ from portal.consent import rules
 from portal.db import inbound as inbound_rows
 from portal.db import mass_texts as mass_rows
 from portal.db import people as people_rows
-from portal.messaging import mass_texts, segments
+from portal.messaging import failures, mass_texts, segments
 from portal.messaging.mass_texts import BadText
 from portal.people import texting_audience
 from portal.people.texting_audience import Audience
@@ -207,12 +207,15 @@ async def mass_text(request: Request) -> Response:
         if found is None:
             raise HTTPException(404)
         counts = await mass_rows.status_counts(conn, found.id)
+        delivered, failed = failures.tally(await mass_rows.outcomes(conn, found.id))
         due = await mass_rows.next_due(conn, found.id)
     return render(
         request,
         "staff/messages/mass_text.html",
         mass_text=found,
         counts=counts,
+        delivered=delivered,
+        failed=failed,
         due=mass_texts.in_local_time(ctx, from_db(due)) if due else None,
         reasons=json.loads(found.skipped_reasons),
         may_send=staff_may(request.state.account, "texting"),
