@@ -70,3 +70,10 @@ def receive_text(portal, phone: str, body: str, sid: str | None = None) -> None:
             await handle_inbound(conn, portal.ctx, text)
 
     portal.call(receive)
+
+
+def wait_for_queueing(portal) -> None:
+    """Wait until the mass texts being queued in the background are all queued."""
+    queueing = getattr(portal.app.state, "mass_text_queueing", None)
+    if queueing is not None:
+        portal.call(queueing.join)

@@ -55,6 +55,36 @@ async def add(
     )
 
 
+_ADD_MANY_COLUMNS = (
+    "channel",
+    "template",
+    "recipient",
+    "person_id",
+    "subject",
+    "body_text",
+    "body_html",
+    "message_id",
+    "requires_consent",
+    "next_attempt_at",
+    "created_at",
+    "reply_to",
+    "mass_text_id",
+)
+
+
+async def add_many(conn: Conn, rows: list[dict]) -> None:
+    """Insert many rows in one executemany (a mass text's chunk). Each row gives every column
+    of _ADD_MANY_COLUMNS."""
+    await conn.execute_many(
+        "INSERT INTO outbox ("
+        + ", ".join(_ADD_MANY_COLUMNS)
+        + ") VALUES ("
+        + ", ".join("?" for _ in _ADD_MANY_COLUMNS)
+        + ")",
+        [tuple(row[name] for name in _ADD_MANY_COLUMNS) for row in rows],
+    )
+
+
 async def lease_due(
     conn: Conn, *, owner: str, now: str, lease_until: str, limit: int, channel: str
 ) -> list[Row]:

@@ -7,12 +7,13 @@ from __future__ import annotations
 import dataclasses
 import re
 
+import httpx
 import pytest
 from fake_twilio import FakeTwilio
-from staff_steps import login_as
+from staff_steps import login_as, wait_for_queueing
 from twilio_steps import JORDAN, ORG_NUMBER, PAT, status_in, text_in, with_twilio
 
-from portal.messaging import outbox
+from portal.messaging import mass_texts, outbox
 
 AVERY = "+12015550103"
 TOKEN_RE = re.compile(r'name="send_token" value="([^"]+)"')
@@ -81,6 +82,7 @@ def mass_text(portal, body: str = "Hello {first_name}") -> int:
         data={"body": body, "csrf_token": token, "send_token": send_token},
     )
     assert sent.status_code == 200
+    wait_for_queueing(portal)
     return int(sent.url.path.rsplit("/", 1)[1])
 
 
@@ -169,3 +171,50 @@ def test_the_mass_text_report_counts_delivered_and_failed_with_the_reasons(porta
     assert re.search(r"<dt>Failed</dt><dd>2<", page)
     assert "The phone company filtered the text as unwanted." in page
     assert "The person opted out with their phone company" in page
+
+
+def test_a_mass_text_is_queued_in_the_background_and_its_page_shows_progress(portal):
+    login_as(portal, "texting")
+    [staff] = portal.rows("SELECT id FROM accounts WHERE email = 'texting@staff.example'")
+    recipients = [
+        mass_texts.Recipient(person_id=portal.person_id(name), phone=phone, first_name=name)
+        for name, phone in (("Pat", PAT), ("Avery", AVERY))
+    ]
+
+    async def look(mass_text_id: int) -> httpx.Response:
+        transport = httpx.ASGITransport(app=portal.app)
+        cookies = dict(portal.client.cookies.items())
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://portal.test", cookies=cookies
+        ) as client:
+            return await client.get(f"/staff/messages/{mass_text_id}")
+
+    async def send_and_look_while_queueing():
+        ctx, queueing = portal.ctx, mass_texts.Queueing()
+        mass_text_id, _ = await mass_texts.send(
+            ctx,
+            queueing,
+            body="Hello {first_name}",
+            recipients=recipients,
+            skipped_reasons={},
+            criteria="{}",
+            send_token="t" * 24,
+            urgent=False,
+            scheduled_for=None,
+            account_id=staff.id,
+            ip="127.0.0.1",
+        )
+        # Take this process's turn to write before the queueing's first one: it waits for it,
+        # so the page is seen while the texts are still being queued.
+        async with ctx.db.write():
+            during = await look(mass_text_id)
+        await queueing.join()
+        after = await look(mass_text_id)
+        return during.text, after.text
+
+    during, after = portal.call(send_and_look_while_queueing)
+    assert '<meta http-equiv="refresh" content="2">' in during
+    assert "Queueing: 0 of 2 texts queued so far." in during
+    assert "http-equiv" not in after and "Queueing" not in after
+    assert re.search(r"<dt>Recipients</dt><dd>2<", after)
+    assert len(texts(portal)) == 2

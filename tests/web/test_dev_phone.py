@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from staff_steps import login_as
+from staff_steps import login_as, wait_for_queueing
 
 AVERY = "+12015550103"
 TOKEN_RE = re.compile(r'name="send_token" value="([^"]+)"')
@@ -21,6 +21,7 @@ def mass_text(portal, body: str = "Hello {first_name}") -> int:
         data={"body": body, "csrf_token": token, "send_token": send_token},
     )
     assert sent.status_code == 200
+    wait_for_queueing(portal)
     return int(sent.url.path.rsplit("/", 1)[1])
 
 

@@ -58,6 +58,14 @@ async def _audience_label(conn, audience: Audience) -> str:
     return ""
 
 
+def _queueing(request: Request) -> mass_texts.Queueing:
+    """This process's mass texts being queued, kept on the app (made on first use)."""
+    state = request.app.state
+    if getattr(state, "mass_text_queueing", None) is None:
+        state.mass_text_queueing = mass_texts.Queueing()
+    return state.mass_text_queueing
+
+
 @staff_required
 async def messages(request: Request) -> Response:
     """The compose form (texting role), recent mass texts, and texts people sent us."""
@@ -184,6 +192,7 @@ async def send(request: Request) -> Response:
     ]
     mass_text_id, new = await mass_texts.send(
         ctx,
+        _queueing(request),
         body=body,
         recipients=recipients,
         skipped_reasons=found.skipped_counts,
