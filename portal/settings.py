@@ -114,6 +114,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TWILIO_FROM_NUMBER", "", "The Twilio number texts are sent from (E.164)."),
     Setting("TWILIO_API_URL", "https://api.twilio.com", "Base URL of Twilio's REST API."),
     Setting(
+        "TWILIO_MESSAGING_SERVICE_SID",
+        "",
+        "A Twilio Messaging Service (MG...) to send through instead of TWILIO_FROM_NUMBER; "
+        "Twilio then picks the sender from its pool.",
+    ),
+    Setting(
+        "SMS_PER_SECOND",
+        "1",
+        "How many texts a second the portal hands to the SMS provider (Twilio allows about 1 a "
+        "second per long code); keyword replies go first.",
+    ),
+    Setting(
         "PROVIDER_ANSWERS_KEYWORDS",
         "false",
         "`true` when the SMS provider itself answers STOP/START/HELP, so we send no reply.",
@@ -170,6 +182,8 @@ class Settings:
     twilio_auth_token: Secret
     twilio_from_number: str
     twilio_api_url: str
+    twilio_messaging_service_sid: str
+    sms_per_second: int
     provider_answers_keywords: bool
     forwarded_allow_ips: str
     spool_dir: str
@@ -257,6 +271,8 @@ class Settings:
                 twilio_auth_token=Secret(raw["TWILIO_AUTH_TOKEN"]),
                 twilio_from_number=raw["TWILIO_FROM_NUMBER"],
                 twilio_api_url=raw["TWILIO_API_URL"].rstrip("/"),
+                twilio_messaging_service_sid=raw["TWILIO_MESSAGING_SERVICE_SID"].strip(),
+                sms_per_second=int(raw["SMS_PER_SECOND"]),
                 provider_answers_keywords=_as_bool(raw["PROVIDER_ANSWERS_KEYWORDS"]),
                 forwarded_allow_ips=raw["FORWARDED_ALLOW_IPS"].strip(),
                 spool_dir=raw["SPOOL_DIR"].strip(),
@@ -279,6 +295,8 @@ class Settings:
             raise SettingsError("ORGANIZATION_TIMEZONE must be a time zone name") from exc
         if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", self.sending_hours):
             raise SettingsError("SENDING_HOURS must read like 08:00-20:00")
+        if self.sms_per_second < 1:
+            raise SettingsError("SMS_PER_SECOND must be 1 or more")
         if self.smtp_tls not in {"starttls", "tls", "none"}:
             raise SettingsError("SMTP_TLS must be `starttls`, `tls` or `none`")
         if self.environment == "production":

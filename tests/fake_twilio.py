@@ -14,8 +14,8 @@ from urllib.parse import parse_qs
 class FakeTwilio:
     def __init__(self) -> None:
         self.requests: list[dict] = []
-        # Each answer: (status, json body, seconds to wait first). Default: 201 queued.
-        self.answers: collections.deque[tuple[int, dict, float]] = collections.deque()
+        # Each answer: (status, json body, seconds to wait first, headers). Default: 201 queued.
+        self.answers: collections.deque[tuple[int, dict, float, dict]] = collections.deque()
         self._count = 0
         fake = self
 
@@ -25,13 +25,15 @@ class FakeTwilio:
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
                 auth = base64.b64decode(self.headers["Authorization"].split()[1]).decode()
                 fake.requests.append({"path": self.path, "form": form, "auth": auth})
-                status, body, delay = fake._next_answer()
+                status, body, delay, headers = fake._next_answer()
                 time.sleep(delay)
                 payload = json.dumps(body).encode()
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(payload)))
+                    for name, value in headers.items():
+                        self.send_header(name, value)
                     self.end_headers()
                     self.wfile.write(payload)
                 except (BrokenPipeError, ConnectionResetError):
@@ -48,14 +50,20 @@ class FakeTwilio:
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )
 
-    def _next_answer(self) -> tuple[int, dict, float]:
+    def _next_answer(self) -> tuple[int, dict, float, dict]:
         self._count += 1
         if self.answers:
             return self.answers.popleft()
-        return 201, {"sid": f"SM{self._count:032d}", "status": "queued"}, 0.0
+        return 201, {"sid": f"SM{self._count:032d}", "status": "queued"}, 0.0, {}
 
-    def answer(self, status: int, body: dict | None = None, delay: float = 0.0) -> None:
-        self.answers.append((status, body or {}, delay))
+    def answer(
+        self,
+        status: int,
+        body: dict | None = None,
+        delay: float = 0.0,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.answers.append((status, body or {}, delay, headers or {}))
 
     def texts_to(self, number: str) -> list[str]:
         return [r["form"]["Body"] for r in self.requests if r["form"].get("To") == number]

@@ -107,3 +107,10 @@ def add_person(portal, first_name: str, phone: str, *, family: str = "Parker") -
         return person_id
 
     return portal.call(add)
+
+
+def wait_for_queueing(portal) -> None:
+    """Wait until the mass texts being queued in the background are all queued."""
+    queueing = getattr(portal.app.state, "mass_text_queueing", None)
+    if queueing is not None:
+        portal.call(queueing.join)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+import re
 import sqlite3
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +135,15 @@ class Conn:
     async def execute(self, sql: str, values: Mapping[str, Any] | None = None) -> None:
         # execute()'s return is not a reliable row count: queries that need one use RETURNING.
         await self._connection.execute(sql, dict(values or {}))
+
+    async def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """One statement run for many rows of positional values (`?` placeholders), by the
+        driver's own executemany: `databases` would compile the statement anew for each row,
+        which costs more than the insert itself (a mass text queues thousands)."""
+        if self.dialect == "postgresql":
+            number = itertools.count(1)
+            sql = re.sub(r"\?", lambda _: f"${next(number)}", sql)
+        await self._connection.raw_connection.executemany(sql, rows)
 
     async def execute_script(self, script: str) -> None:
         for statement in split_sql(script):

@@ -9,7 +9,7 @@ from portal.db import Conn, Row
 _COLUMNS = (
     "m.id, m.body, m.criteria, m.send_token, m.urgent, m.status, m.scheduled_for,"
     " m.recipients, m.skipped, m.skipped_reasons, m.cancelled_texts, m.created_by,"
-    " m.created_at, m.cancelled_at"
+    " m.created_at, m.cancelled_at, m.chosen, m.queueing, m.queue_error"
 )
 
 
@@ -29,14 +29,18 @@ async def create(
     status: str,
     scheduled_for: str | None,
     skipped_reasons: dict[str, int],
+    chosen: int,
     created_by: int | None,
     now: str,
 ) -> int:
+    """A new mass text whose `chosen` texts are still to be queued (queueing = 1)."""
     return await conn.fetch_val(
         "INSERT INTO mass_texts (body, criteria, send_token, urgent, status, scheduled_for,"
-        " skipped, skipped_reasons, created_by, created_at) VALUES (:body, :criteria, :token,"
-        " :urgent, :status, :scheduled_for, :skipped, :reasons, :by, :now) RETURNING id",
+        " skipped, skipped_reasons, chosen, queueing, created_by, created_at) VALUES (:body,"
+        " :criteria, :token, :urgent, :status, :scheduled_for, :skipped, :reasons, :chosen, 1,"
+        " :by, :now) RETURNING id",
         {
+            "chosen": chosen,
             "body": body,
             "criteria": criteria,
             "token": send_token,
@@ -55,6 +59,14 @@ async def add_recipients(conn: Conn, mass_text_id: int, count: int) -> None:
     await conn.execute(
         "UPDATE mass_texts SET recipients = recipients + :n WHERE id = :id",
         {"n": count, "id": mass_text_id},
+    )
+
+
+async def queued_all(conn: Conn, mass_text_id: int, *, error: str = "") -> None:
+    """Queueing is over: every text is queued, or `error` says why it stopped."""
+    await conn.execute(
+        "UPDATE mass_texts SET queueing = 0, queue_error = :error WHERE id = :id",
+        {"id": mass_text_id, "error": error[:1000]},
     )
 
 
@@ -83,6 +95,17 @@ async def status_counts(conn: Conn, mass_text_id: int) -> dict[str, int]:
         {"id": mass_text_id},
     )
     return {r.status: r.n for r in rows}
+
+
+async def outcomes(conn: Conn, mass_text_id: int) -> list[Row]:
+    """Its texts that were delivered or failed, grouped by what the provider last said."""
+    return await conn.fetch_all(
+        "SELECT status, provider_status, last_error, COUNT(*) AS n FROM outbox"
+        " WHERE mass_text_id = :id AND (status = 'failed' OR (status = 'sent'"
+        " AND provider_status IN ('delivered', 'read', 'undelivered', 'failed')))"
+        " GROUP BY status, provider_status, last_error",
+        {"id": mass_text_id},
+    )
 
 
 async def next_due(conn: Conn, mass_text_id: int) -> str | None:
@@ -134,17 +157,6 @@ async def add_skips(conn: Conn, mass_text_id: int, skipped: dict[str, list[int]]
 # What the provider said last, read as delivered or failed (statuses in Twilio's words).
 _DELIVERED = "o.status = 'sent' AND o.provider_status IN ('delivered', 'read')"
 _FAILED = "(o.status = 'failed' OR o.provider_status IN ('undelivered', 'failed'))"
-
-
-async def report_counts(conn: Conn, mass_text_id: int) -> Row:
-    """How many of its texts went out, reached the phone, and failed."""
-    return await conn.fetch_one(
-        "SELECT COUNT(CASE WHEN o.status = 'sent' THEN 1 END) AS sent,"
-        " COUNT(CASE WHEN " + _DELIVERED + " THEN 1 END) AS delivered,"
-        " COUNT(CASE WHEN " + _FAILED + " THEN 1 END) AS failed"
-        " FROM outbox o WHERE o.mass_text_id = :id",
-        {"id": mass_text_id},
-    )
 
 
 async def report_rows(conn: Conn, mass_text_id: int) -> list[Row]:

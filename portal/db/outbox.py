@@ -58,16 +58,57 @@ async def add(
     )
 
 
-async def lease_due(conn: Conn, *, owner: str, now: str, lease_until: str, limit: int) -> list[Row]:
-    """Claim due rows for one dispatcher; another dispatcher skips rows leased and unexpired."""
+_ADD_MANY_COLUMNS = (
+    "channel",
+    "template",
+    "recipient",
+    "person_id",
+    "subject",
+    "body_text",
+    "body_html",
+    "message_id",
+    "requires_consent",
+    "next_attempt_at",
+    "created_at",
+    "reply_to",
+    "mass_text_id",
+    "segments",
+)
+
+
+async def add_many(conn: Conn, rows: list[dict]) -> None:
+    """Insert many rows in one executemany (a mass text's chunk). Each row gives every column
+    of _ADD_MANY_COLUMNS."""
+    await conn.execute_many(
+        "INSERT INTO outbox ("
+        + ", ".join(_ADD_MANY_COLUMNS)
+        + ") VALUES ("
+        + ", ".join("?" for _ in _ADD_MANY_COLUMNS)
+        + ")",
+        [tuple(row[name] for name in _ADD_MANY_COLUMNS) for row in rows],
+    )
+
+
+async def lease_due(
+    conn: Conn, *, owner: str, now: str, lease_until: str, limit: int, channel: str
+) -> list[Row]:
+    """Claim due rows of one channel for one dispatcher; another dispatcher skips rows leased
+    and unexpired. Rows that need no consent (keyword replies) come first: they are never
+    held behind a mass text."""
     skip_locked = " FOR UPDATE SKIP LOCKED" if conn.dialect == "postgresql" else ""
     return await conn.fetch_all(
         "UPDATE outbox SET lease_owner = :owner, lease_until = :lease_until"
-        " WHERE id IN (SELECT id FROM outbox WHERE status = 'pending'"
+        " WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND channel = :channel"
         " AND next_attempt_at <= :now AND (lease_until IS NULL OR lease_until <= :now)"
-        " ORDER BY next_attempt_at, id LIMIT :limit" + skip_locked + ")"
+        " ORDER BY requires_consent, next_attempt_at, id LIMIT :limit" + skip_locked + ")"
         " RETURNING " + _COLUMNS,
-        {"owner": owner, "now": now, "lease_until": lease_until, "limit": limit},
+        {
+            "owner": owner,
+            "now": now,
+            "lease_until": lease_until,
+            "limit": limit,
+            "channel": channel,
+        },
     )
 
 
@@ -101,6 +142,17 @@ async def mark_retry(
         "UPDATE outbox SET attempts = attempts + 1, last_error = :error,"
         " next_attempt_at = :next, lease_owner = NULL, lease_until = NULL"
         " WHERE id = :id AND lease_owner = :owner",
+        {"id": outbox_id, "owner": owner, "error": error[:1000], "next": next_attempt_at},
+    )
+
+
+async def mark_later(
+    conn: Conn, outbox_id: int, *, owner: str, error: str, next_attempt_at: str
+) -> None:
+    """Try again later without counting an attempt: the provider asked us to slow down."""
+    await conn.execute(
+        "UPDATE outbox SET last_error = :error, next_attempt_at = :next, lease_owner = NULL,"
+        " lease_until = NULL WHERE id = :id AND lease_owner = :owner",
         {"id": outbox_id, "owner": owner, "error": error[:1000], "next": next_attempt_at},
     )
 

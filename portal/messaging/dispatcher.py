@@ -4,6 +4,12 @@ Several dispatchers may share one queue: a row is leased (owner + lease_until) i
 transaction, delivered outside any transaction, and its outcome written only by the lease
 owner. A dispatcher that dies leaves its lease to expire; the row is then picked up again and
 keeps its Message-ID, so a receiving server can recognise the retry.
+
+Texts are paced: at most SMS_PER_SECOND are handed to the SMS provider in each second of the
+(injected) clock, keyword replies first, and none while the provider has asked us to slow
+down (an HTTP 429). Texts over the pace are simply not leased yet; they wait, due, in the
+queue. The pace is per dispatcher: several workers sharing one sender number should share
+the rate between them.
 """
 
 from __future__ import annotations
@@ -41,22 +47,41 @@ class OutboxDispatcher:
         self.providers = providers  # channel ("email", "sms") -> provider
         self.gate = gate
         self.owner = f"dispatcher-{secrets.token_hex(4)}"
+        self.sms_second: int | None = None  # the clock second texts were last handed over in
+        self.sms_in_second = 0  # how many texts were handed over in it
+        self.sms_paused_until: dt.datetime | None = None  # a 429's Retry-After
+
+    def _sms_budget(self, now: dt.datetime) -> int:
+        """How many more texts may go to the provider in this second of the clock."""
+        if self.sms_paused_until is not None and now < self.sms_paused_until:
+            return 0
+        second = int(now.timestamp())
+        if second != self.sms_second:
+            self.sms_second, self.sms_in_second = second, 0
+        return max(min(self.ctx.settings.sms_per_second - self.sms_in_second, BATCH), 0)
 
     async def run_once(self) -> int:
         """Deliver what is due now; returns how many rows were handled."""
         now = self.ctx.now()
+        limits = {"email": BATCH, "sms": self._sms_budget(now)}
+        rows = []
         async with self.ctx.db.write() as conn:
-            rows = await outbox_rows.lease_due(
-                conn,
-                owner=self.owner,
-                now=to_db(now),
-                lease_until=to_db(now + LEASE),
-                limit=BATCH,
-            )
+            for channel, limit in limits.items():
+                if limit:
+                    rows += await outbox_rows.lease_due(
+                        conn,
+                        owner=self.owner,
+                        now=to_db(now),
+                        lease_until=to_db(now + LEASE),
+                        limit=limit,
+                        channel=channel,
+                    )
         if not rows:
             return 0
         outcomes: dict[int, Outcome] = {}
         sendable = await self._refuse_what_the_gate_refuses(rows, outcomes)
+        # Only texts handed to the provider count against the pace, not those refused.
+        self.sms_in_second += sum(1 for r in sendable if r.channel == "sms")
         for channel, provider in self.providers.items():
             batch = [r for r in sendable if r.channel == channel]
             if batch:
@@ -90,6 +115,18 @@ class OutboxDispatcher:
                         now=to_db(now),
                         provider_id=outcome.provider_id,
                         provider_status=outcome.provider_status,
+                    )
+                elif outcome.retry_after is not None:
+                    # Asked to slow down: not an attempt, and no text goes until then.
+                    until = now + outcome.retry_after
+                    if row.channel == "sms":
+                        self.sms_paused_until = max(self.sms_paused_until or until, until)
+                    await outbox_rows.mark_later(
+                        conn,
+                        row.id,
+                        owner=self.owner,
+                        error=outcome.error,
+                        next_attempt_at=to_db(until),
                     )
                 elif outcome.kind == "retry" and row.attempts + 1 < MAX_ATTEMPTS:
                     await outbox_rows.mark_retry(

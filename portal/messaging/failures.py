@@ -6,7 +6,14 @@ error itself; nothing above messaging parses a provider's error text.
 
 from __future__ import annotations
 
+import collections
+from collections.abc import Iterable
+
 from portal.messaging import smtp, twilio
+
+# What a provider's status callback says of a text that never reached the phone.
+NOT_DELIVERED = ("undelivered", "failed")
+DELIVERED = ("delivered", "read")
 
 
 def reason(channel: str, error: str) -> str:
@@ -30,3 +37,27 @@ def reason(channel: str, error: str) -> str:
     if "connect" in lowered or "connection" in lowered:
         return "connection_refused"
     return "unknown"
+
+
+def of_text(row) -> str | None:
+    """Why a text did not reach the phone (refused when sent, or reported undelivered or
+    failed by a status callback), as a reason code; None when it has not failed."""
+    if row.status != "failed" and not (
+        row.status == "sent" and row.provider_status in NOT_DELIVERED
+    ):
+        return None
+    code = reason("sms", row.last_error)
+    return "unknown" if code == "no_error_yet" else code
+
+
+def tally(rows: Iterable) -> tuple[int, dict[str, int]]:
+    """How many texts were delivered, and how many failed for each reason, from rows of
+    (status, provider_status, last_error, n)."""
+    delivered, failed = 0, collections.Counter()
+    for row in rows:
+        if row.status == "sent" and row.provider_status in DELIVERED:
+            delivered += row.n
+        code = of_text(row)
+        if code:
+            failed[code] += row.n
+    return delivered, dict(failed.most_common())

@@ -1,7 +1,8 @@
 """The development fake phone: texts the portal sends land here instead of at Twilio.
 
-`/dev/phone` shows what each number received and lets you text the portal as any number;
-those texts go through the same signed webhook Twilio would call.
+`/dev/phone` shows what each number received, with its delivery status, and lets you text
+the portal as any number, or mark a text delivered, failed or opted out at the carrier; each
+goes through the same signed webhook Twilio would call.
 """
 
 from __future__ import annotations
@@ -23,6 +24,15 @@ class PhoneText:
     sid: str
 
 
+# What marking a text sends, as Twilio's status callback would say it: (MessageStatus,
+# ErrorCode). 30003: the handset could not be reached; 21610: it sent STOP to its carrier.
+MARKS = {
+    "delivered": ("delivered", ""),
+    "failed": ("failed", "30003"),
+    "carrier_opt_out": ("failed", "21610"),
+}
+
+
 class FakePhone:
     channel = "sms"
 
@@ -30,14 +40,46 @@ class FakePhone:
         self._texts: dict[str, collections.deque[PhoneText]] = collections.defaultdict(
             lambda: collections.deque(maxlen=keep)
         )
+        # Each sent text's number and delivery status, by its sid. Texts start as "sent": the
+        # fake phone's buttons say what became of them.
+        self._sent: dict[str, tuple[str, str]] = {}
 
     async def send_batch(self, rows: list) -> dict[int, Outcome]:
         outcomes = {}
         for row in rows:
             sid = "SM" + secrets.token_hex(16)
             self._add(row.recipient, "to phone", row.body_text, sid)
-            outcomes[row.id] = Outcome.sent(provider_id=sid, provider_status="delivered")
+            self._sent[sid] = (row.recipient, "sent")
+            outcomes[row.id] = Outcome.sent(provider_id=sid, provider_status="sent")
         return outcomes
+
+    def status(self, sid: str) -> str:
+        """A sent text's delivery status as the fake phone last reported it."""
+        return self._sent[sid][1] if sid in self._sent else ""
+
+    def report_status(
+        self, *, callback_url: str, auth_token: str, sid: str, mark: str
+    ) -> tuple[dict[str, str], dict[str, str]] | None:
+        """The form and headers of the signed status callback Twilio would send when a text
+        is marked (`MARKS`); None for a text this phone was not sent or an unknown mark."""
+        if sid not in self._sent or mark not in MARKS:
+            return None
+        number = self._sent[sid][0]
+        status, error_code = MARKS[mark]
+        params = {
+            "MessageSid": sid,
+            "AccountSid": "ACdevelopment",
+            "MessageStatus": status,
+            "To": number,
+        }
+        if error_code:
+            params["ErrorCode"] = error_code
+        signed = twilio.signature(auth_token, callback_url, params.items())
+        return params, {"X-Twilio-Signature": signed}
+
+    def reported(self, sid: str, status: str) -> None:
+        """The portal took the status callback: show the text with its new status."""
+        self._sent[sid] = (self._sent[sid][0], status)
 
     def text_the_portal(
         self, *, webhook_url: str, auth_token: str, from_number: str, to_number: str, body: str

@@ -1,5 +1,6 @@
 """Staff texts to many people: check the text, find when it may go out, queue it through the
-outbox a few hundred rows per write transaction, and cancel what has not gone out.
+outbox a few hundred rows per write transaction, in the background after the Send has
+answered, and cancel what has not gone out.
 
 Nothing here decides who may be texted: the dispatcher asks consent for each row as it goes
 out (the injected gate), so someone who replies STOP meanwhile gets nothing more (rule 2).
@@ -7,8 +8,10 @@ out (the injected gate), so someone who replies STOP meanwhile gets nothing more
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
+import logging
 import re
 import zoneinfo
 from collections.abc import Sequence
@@ -22,6 +25,8 @@ from portal.validation import has_control_characters
 
 if TYPE_CHECKING:
     from portal.context import PortalContext
+
+log = logging.getLogger("portal.mass_texts")
 
 PLACEHOLDERS = ("first_name", "organization")
 MAX_SEGMENTS = 10
@@ -130,6 +135,7 @@ def local_time(ctx: PortalContext, value: str) -> dt.datetime:
 
 async def send(
     ctx: PortalContext,
+    queueing: Queueing,
     *,
     body: str,
     recipients: Sequence[Recipient],
@@ -142,12 +148,11 @@ async def send(
     account_id: int,
     ip: str,
 ) -> tuple[int, bool]:
-    """Record the mass text and queue its texts; (id, False) when this Send was already
-    clicked (the preview's one-time token), which queues nothing more. `skipped_people`:
-    the ids of those skipped, by reason, kept so that the report can name them."""
+    """Record the mass text and start queueing its texts in the background; (id, False) when
+    this Send was already clicked (the preview's one-time token), which queues nothing more.
+    `skipped_people`: the ids of those skipped, by reason, kept so the report can name them."""
     now = ctx.now()
     due = due_at(ctx, scheduled_for=scheduled_for, urgent=urgent)
-    organization = ctx.organization_name
     async with ctx.db.write() as conn:
         # Inside the write transaction: a second click waits for the first, then finds it.
         existing = await mass_rows.by_token(conn, send_token)
@@ -162,6 +167,7 @@ async def send(
             status="scheduled" if scheduled_for else "queued",
             scheduled_for=to_db(scheduled_for) if scheduled_for else None,
             skipped_reasons=skipped_reasons,
+            chosen=len(recipients),
             created_by=account_id,
             now=to_db(now),
         )
@@ -182,26 +188,69 @@ async def send(
             now=to_db(now),
         )
         await mass_rows.add_skips(conn, mass_text_id, skipped_people or {})
-    for start in range(0, len(recipients), CHUNK):
-        async with ctx.db.write() as conn:
-            current = await mass_rows.get(conn, mass_text_id)
-            if current.status == "cancelled":
-                break  # cancelled while it was being queued: queue nothing more
-            chunk = recipients[start : start + CHUNK]
-            for r in chunk:
-                await outbox.queue_text(
+    queueing.start(_queue_texts(ctx, mass_text_id, body=body, recipients=recipients, due=due))
+    return mass_text_id, True
+
+
+async def _queue_texts(
+    ctx: PortalContext,
+    mass_text_id: int,
+    *,
+    body: str,
+    recipients: Sequence[Recipient],
+    due: dt.datetime,
+) -> None:
+    """Queue the texts a chunk per write transaction, counting them on the mass text as they
+    go (its page shows the progress), until all are queued or it is cancelled."""
+    organization = ctx.organization_name
+    try:
+        for start in range(0, len(recipients), CHUNK):
+            async with ctx.db.write() as conn:
+                current = await mass_rows.get(conn, mass_text_id)
+                if current.status == "cancelled":
+                    break  # cancelled while it was being queued: queue nothing more
+                chunk = recipients[start : start + CHUNK]
+                await outbox.queue_texts(
                     conn,
                     ctx,
+                    [
+                        outbox.Text(
+                            to=r.phone,
+                            body=render(body, first_name=r.first_name, organization=organization),
+                            person_id=r.person_id,
+                        )
+                        for r in chunk
+                    ],
                     template="mass_text",
-                    to=r.phone,
-                    body=render(body, first_name=r.first_name, organization=organization),
-                    person_id=r.person_id,
-                    requires_consent=True,
                     not_before=due,
                     mass_text_id=mass_text_id,
                 )
-            await mass_rows.add_recipients(conn, mass_text_id, len(chunk))
-    return mass_text_id, True
+                await mass_rows.add_recipients(conn, mass_text_id, len(chunk))
+            await asyncio.sleep(0)  # a STOP or another request takes its turn between chunks
+    except Exception as exc:  # the queueing stops, and its page says so
+        log.exception("queueing mass text %s failed", mass_text_id)
+        async with ctx.db.write() as conn:
+            await mass_rows.queued_all(conn, mass_text_id, error=f"{type(exc).__name__}: {exc}")
+        return
+    async with ctx.db.write() as conn:
+        await mass_rows.queued_all(conn, mass_text_id)
+
+
+class Queueing:
+    """The mass texts being queued in this process, so tests (and shutdown) can wait for
+    them. A process stopped part-way leaves the rest unqueued; its page says how far it got."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task] = set()
+
+    def start(self, work) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def join(self) -> None:
+        """Wait until every queueing started here has finished."""
+        await asyncio.gather(*self._tasks)
 
 
 async def cancel(ctx: PortalContext, mass_text_id: int, *, account_id: int, ip: str) -> int | None:

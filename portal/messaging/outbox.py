@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import secrets
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from portal.clock import to_db
@@ -88,3 +90,50 @@ async def queue_text(
     )
     ctx.outbox_wakeup.set()
     return outbox_id
+
+
+@dataclasses.dataclass(frozen=True)
+class Text:
+    """One text of many queued together: to whom, what it says, and for which person."""
+
+    to: str
+    body: str
+    person_id: int | None = None
+
+
+async def queue_texts(
+    conn: Conn,
+    ctx: PortalContext,
+    texts: Sequence[Text],
+    *,
+    template: str,
+    not_before: dt.datetime | None = None,
+    mass_text_id: int | None = None,
+) -> None:
+    """Queue many texts that need consent, in one statement (a mass text, a chunk at a time).
+    Consent is asked for each when it goes out, as for `queue_text`."""
+    now = to_db(ctx.now())
+    due = to_db(not_before) if not_before else now
+    await outbox_rows.add_many(
+        conn,
+        [
+            {
+                "channel": "sms",
+                "template": template,
+                "recipient": text.to,
+                "person_id": text.person_id,
+                "subject": "",
+                "body_text": text.body,
+                "body_html": "",
+                "message_id": _message_id(ctx),
+                "requires_consent": 1,
+                "next_attempt_at": due,
+                "created_at": now,
+                "reply_to": "",
+                "mass_text_id": mass_text_id,
+                "segments": segments.count(text.body).segments,
+            }
+            for text in texts
+        ],
+    )
+    ctx.outbox_wakeup.set()

@@ -8,6 +8,7 @@ provider turns its own codes into them, so nothing above messaging knows a provi
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -23,6 +24,9 @@ class Outcome:
     # The provider says the recipient opted out with their carrier (a STOP we never heard).
     recipient_opted_out: bool = False
     evidence: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    # The provider asked us to slow down (HTTP 429): try again after this long, and count it
+    # as no attempt, since nothing is wrong with the message.
+    retry_after: dt.timedelta | None = None
 
     @classmethod
     def sent(cls, provider_id: str | None = None, provider_status: str | None = None) -> Outcome:
@@ -31,6 +35,10 @@ class Outcome:
     @classmethod
     def retry(cls, error: str) -> Outcome:
         return cls("retry", error=error)
+
+    @classmethod
+    def slow_down(cls, error: str, after: dt.timedelta) -> Outcome:
+        return cls("retry", error=error, retry_after=after)
 
     @classmethod
     def failed(cls, error: str) -> Outcome:

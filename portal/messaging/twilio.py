@@ -7,6 +7,8 @@ gets `Outcome`, `InboundText` and `DeliveryReport` (messaging/providers.py).
 from __future__ import annotations
 
 import base64
+import datetime as dt
+import email.utils
 import hashlib
 import hmac
 import re
@@ -64,11 +66,17 @@ class TwilioProvider:
         auth_token: str,
         from_number: str,
         status_callback: str,
+        messaging_service_sid: str = "",
         timeout: float = 10.0,
     ) -> None:
         self.endpoint = f"{api_url}/2010-04-01/Accounts/{account_sid}/Messages.json"
         self.auth = (account_sid, auth_token)
-        self.from_number = from_number
+        # A Messaging Service picks the sending number from its pool; otherwise our one number.
+        self.sender = (
+            {"MessagingServiceSid": messaging_service_sid}
+            if messaging_service_sid
+            else {"From": from_number}
+        )
         self.status_callback = status_callback
         self.timeout = timeout
 
@@ -79,6 +87,7 @@ class TwilioProvider:
             account_sid=settings.twilio_account_sid,
             auth_token=str(settings.twilio_auth_token),
             from_number=settings.twilio_from_number,
+            messaging_service_sid=settings.twilio_messaging_service_sid,
             status_callback=status_callback,
         )
 
@@ -86,7 +95,12 @@ class TwilioProvider:
         outcomes = {}
         async with httpx.AsyncClient(auth=self.auth, timeout=self.timeout) as client:
             for row in rows:
-                outcomes[row.id] = await self._send(client, row)
+                outcome = outcomes[row.id] = await self._send(client, row)
+                if outcome.retry_after is not None:
+                    # Twilio said too many: the rest of the batch waits as long, unsent.
+                    for waiting in rows[len(outcomes) :]:
+                        outcomes[waiting.id] = outcome
+                    break
         return outcomes
 
     async def _send(self, client: httpx.AsyncClient, row) -> Outcome:
@@ -94,7 +108,7 @@ class TwilioProvider:
             response = await client.post(
                 self.endpoint,
                 data={
-                    "From": self.from_number,
+                    **self.sender,
                     "To": row.recipient,
                     "Body": row.body_text,
                     "StatusCallback": self.status_callback,
@@ -106,6 +120,10 @@ class TwilioProvider:
             answer = response.json()
         except ValueError:
             answer = {}
+        if response.status_code == 429:
+            return Outcome.slow_down(
+                "Twilio 429: too many requests", retry_after(response.headers.get("Retry-After"))
+            )
         if response.status_code >= 500:
             return Outcome.retry(f"Twilio {response.status_code}")
         if response.status_code >= 400:
@@ -115,6 +133,22 @@ class TwilioProvider:
                 return Outcome.opted_out_at_carrier(error, {"error_code": code})
             return Outcome.failed(error)
         return Outcome.sent(provider_id=answer.get("sid"), provider_status=answer.get("status"))
+
+
+def retry_after(header: str | None, *, now: dt.datetime | None = None) -> dt.timedelta:
+    """How long a 429's Retry-After asks us to wait (seconds or an HTTP date); a second
+    when it says nothing usable, at most an hour."""
+    wait = 1.0
+    if header and header.strip().isdigit():
+        wait = float(header.strip())
+    elif header:
+        try:
+            when = email.utils.parsedate_to_datetime(header)
+        except (TypeError, ValueError):
+            when = None
+        if when is not None and when.tzinfo is not None:
+            wait = (when - (now or dt.datetime.now(dt.UTC))).total_seconds()
+    return dt.timedelta(seconds=min(max(wait, 1.0), 3600.0))
 
 
 # What Twilio's OptOutType says it did, in the product's own reply kinds.

@@ -14,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from portal import phones
 from portal.db import organization as org_rows
 from portal.db import people as people_rows
+from portal.messaging import fakephone
 from portal.web.pages import render
 
 _URL = re.compile(r"https?://[^\s<>\"']+")
@@ -67,9 +68,12 @@ async def phone(request: Request) -> Response:
         request,
         "dev/phone.html",
         threads=fake.threads(),
+        status_of=fake.status,
+        marks=fakephone.MARKS,
         numbers=numbers,
         organization=organization,
         sent=request.query_params.get("sent"),
+        marked=request.query_params.get("marked"),
     )
 
 
@@ -95,9 +99,39 @@ async def phone_send(request: Request) -> Response:
         to_number=organization.phone or ctx.settings.twilio_from_number,
         body=body,
     )
-    transport = httpx.ASGITransport(app=request.app)
-    async with httpx.AsyncClient(transport=transport, base_url=ctx.settings.public_url) as client:
-        answer = await client.post(webhook_url, data=params, headers=headers)
+    answer = await _call_webhook(request, webhook_url, params, headers)
     outcome = "ok" if answer.status_code == 200 else f"webhook-{answer.status_code}"
     target = request.app.url_path_for("dev.phone")
     return RedirectResponse(f"{target}?sent={outcome}#n{number[1:]}", status_code=303)
+
+
+async def phone_mark(request: Request) -> Response:
+    """Mark a text delivered, failed or opted out at the carrier, through the same signed
+    status callback Twilio calls."""
+    fake = request.app.state.fake_phone
+    if fake is None:
+        raise HTTPException(404)
+    ctx = request.app.state.ctx
+    form = await request.form()
+    sid, mark = str(form.get("sid", "")), str(form.get("mark", ""))
+    callback_url = ctx.url_for("webhooks.status")
+    signed = fake.report_status(
+        callback_url=callback_url, auth_token=ctx.twilio_auth_token, sid=sid, mark=mark
+    )
+    if signed is None:
+        raise HTTPException(400)
+    params, headers = signed
+    answer = await _call_webhook(request, callback_url, params, headers)
+    if answer.status_code == 204:
+        fake.reported(sid, params["MessageStatus"])
+    outcome = "ok" if answer.status_code == 204 else f"webhook-{answer.status_code}"
+    target = request.app.url_path_for("dev.phone")
+    return RedirectResponse(f"{target}?marked={outcome}#{sid}", status_code=303)
+
+
+async def _call_webhook(request: Request, url: str, params: dict, headers: dict):
+    """POST to our own webhook as Twilio would, through the app itself."""
+    ctx = request.app.state.ctx
+    transport = httpx.ASGITransport(app=request.app)
+    async with httpx.AsyncClient(transport=transport, base_url=ctx.settings.public_url) as client:
+        return await client.post(url, data=params, headers=headers)

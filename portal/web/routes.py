@@ -197,6 +197,7 @@ def routes(settings: Settings) -> list:
                   name="dev.mail_html"),
             Route("/dev/phone", dev.phone, methods=G, name="dev.phone"),
             Route("/dev/phone", dev.phone_send, methods=P, name="dev.phone_send"),
+            Route("/dev/phone/status", dev.phone_mark, methods=P, name="dev.phone_mark"),
         ]
     # fmt: on
     return table

@@ -11,7 +11,6 @@ import logging
 from starlette.requests import Request
 from starlette.responses import Response
 
-from portal import phones
 from portal.consent import commands
 from portal.db import is_unavailable
 from portal.db import outbox as outbox_rows
@@ -80,8 +79,15 @@ async def status(request: Request) -> Response:
         row = await outbox_rows.set_provider_status(
             conn, report.provider_id, report.status, report.error
         )
+        if row is None:
+            # Not a text we sent (another system on the account, or forged with a stolen
+            # token): nothing changes, not even a 21610's opt-out. A 200 stops Twilio retrying.
+            log.warning("status callback for unknown message %s ignored", report.provider_id)
+            return Response(
+                "unknown MessageSid: nothing changed", status_code=200, media_type="text/plain"
+            )
         if report.recipient_opted_out:
-            phone = (row.recipient if row else None) or phones.try_normalize(report.to_phone)
-            if phone:
-                await commands.carrier_opt_out(conn, ctx, phone=phone, detail=dict(report.evidence))
+            await commands.carrier_opt_out(
+                conn, ctx, phone=row.recipient, detail=dict(report.evidence)
+            )
     return Response(status_code=204)

@@ -78,7 +78,12 @@ def test_a_dead_dispatchers_lease_expires_and_the_retry_keeps_its_message_id(por
 
             now = portal.ctx.now()
             return await rows.lease_due(
-                conn, owner=dead.owner, now=to_db(now), lease_until=to_db(now + LEASE), limit=10
+                conn,
+                owner=dead.owner,
+                now=to_db(now),
+                lease_until=to_db(now + LEASE),
+                limit=10,
+                channel="email",
             )
 
     [leased] = portal.call(lease_and_die)

@@ -22,7 +22,7 @@ from portal.db import mass_texts as mass_rows
 from portal.db import message_templates as template_rows
 from portal.db import people as people_rows
 from portal.db import saved_lists as list_rows
-from portal.messaging import mass_texts, segments
+from portal.messaging import failures, mass_texts, segments
 from portal.messaging.mass_texts import BadText
 from portal.people import texting_audience
 from portal.people.texting_audience import Audience
@@ -65,6 +65,14 @@ async def _audience_label(conn, audience: Audience) -> str:
             raise HTTPException(404)
         return f"The list {saved.name}"
     return ""
+
+
+def _queueing(request: Request) -> mass_texts.Queueing:
+    """This process's mass texts being queued, kept on the app (made on first use)."""
+    state = request.app.state
+    if getattr(state, "mass_text_queueing", None) is None:
+        state.mass_text_queueing = mass_texts.Queueing()
+    return state.mass_text_queueing
 
 
 @staff_required
@@ -203,6 +211,7 @@ async def send(request: Request) -> Response:
     ]
     mass_text_id, new = await mass_texts.send(
         ctx,
+        _queueing(request),
         body=body,
         recipients=recipients,
         skipped_reasons=found.skipped_counts,
@@ -227,14 +236,15 @@ async def mass_text(request: Request) -> Response:
         if found is None:
             raise HTTPException(404)
         counts = await mass_rows.status_counts(conn, found.id)
+        delivered, failed = failures.tally(await mass_rows.outcomes(conn, found.id))
         due = await mass_rows.next_due(conn, found.id)
-        report = await mass_rows.report_counts(conn, found.id)
     return render(
         request,
         "staff/messages/mass_text.html",
         mass_text=found,
         counts=counts,
-        report=report,
+        delivered=delivered,
+        failed=failed,
         due=mass_texts.in_local_time(ctx, from_db(due)) if due else None,
         reasons=json.loads(found.skipped_reasons),
         may_send=staff_may(request.state.account, "texting"),

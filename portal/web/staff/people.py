@@ -20,6 +20,7 @@ from portal.db import ledger, staff_actions
 from portal.db import outbox as outbox_rows
 from portal.db import people as people_rows
 from portal.db import saved_lists as list_rows
+from portal.messaging import failures
 from portal.people import search
 from portal.replies import keywords
 from portal.web.access import staff_may, staff_required
@@ -87,6 +88,7 @@ async def _person_page_data(conn, request: Request, subject, **extra) -> dict:
     )
     status = rules.texting_status(subject, request.state.account.org_phone)
     extra.setdefault("submitted", {})
+    texts = await outbox_rows.texts_to(conn, subject.cell_phone) if subject.cell_phone else []
     return {
         "correctable": await _correctable(conn, subject, history),
         "person": subject,
@@ -104,7 +106,8 @@ async def _person_page_data(conn, request: Request, subject, **extra) -> dict:
             latest_text and keywords.classify(latest_text.body).mentions_cost
         ),
         "askable": requests.why_not_askable(subject) is None,
-        "texts": await outbox_rows.texts_to(conn, subject.cell_phone) if subject.cell_phone else [],
+        "texts": texts,
+        "text_failures": {t.id: failures.of_text(t) for t in texts},
         "saved": request.query_params.get("saved"),
         "lists": await list_rows.all_by_name(conn),
         **extra,

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 
 import pytest
-from staff_steps import add_person, login_as, receive_text
+from staff_steps import add_person, login_as, receive_text, wait_for_queueing
 
 from portal.clock import to_db
 
@@ -24,9 +24,11 @@ def send(portal, **form):
     assert page.status_code == 200, page.text
     token = TOKEN_RE.search(page.text).group(1)
     form.setdefault("body", "Hello {first_name}, class is on. {organization}")
-    return portal.post(
+    response = portal.post(
         "/staff/messages/send", {**form, "send_token": token}, token_from="/staff/messages"
     )
+    wait_for_queueing(portal)
+    return response
 
 
 def texts(portal) -> list:
@@ -178,6 +180,7 @@ def test_a_double_clicked_send_makes_one_mass_text(portal):
         portal.client.post(
             "/staff/messages/send", data={**form, "send_token": token, "csrf_token": csrf}
         )
+    wait_for_queueing(portal)
     assert len(portal.rows("SELECT id FROM mass_texts")) == 1
     assert len(texts(portal)) == 4
     assert len(portal.rows("SELECT id FROM staff_actions WHERE action = 'mass_text_send'")) == 1
