@@ -54,6 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     export = commands.add_parser("export-consent", help="write the consent ledger as CSV")
     export.add_argument("file")
+    backup = commands.add_parser(
+        "backup", help="copy the SQLite database, consistent while the portal runs"
+    )
+    backup.add_argument("file")
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -264,6 +268,18 @@ def _export_consent(settings: Settings, args) -> int:
         return 0
 
     return _run(_with_context(settings, work))
+
+
+def _backup(settings: Settings, args) -> int:
+    from portal.db import backup
+
+    try:
+        pages = backup.sqlite_backup(settings.database_url, args.file)
+    except backup.BackupRefused as exc:
+        print(f"portal backup: {exc}", file=sys.stderr)
+        return 2
+    print(f"backed up {pages} pages to {args.file}; restore by copying it back while stopped")
+    return 0
 
 
 if __name__ == "__main__":

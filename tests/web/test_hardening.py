@@ -712,3 +712,20 @@ def test_a_form_too_large_is_refused_with_413_and_a_roster_file_may_be_larger(po
         files={"file": ("roster.csv", (header + rows).encode(), "text/csv")},
     )
     assert upload.status_code == 200 and "would import 40000 people" in upload.text
+
+
+def test_every_post_route_refuses_a_form_without_its_token_or_signature(portal):
+    """A new POST route is protected without anyone remembering to: walk them all."""
+    from staff_steps import login_as
+    from starlette.routing import Route
+
+    login_as(portal, "admin")
+    checked = 0
+    for route in portal.app.routes:
+        if not isinstance(route, Route) or "POST" not in (route.methods or ()):
+            continue
+        path = re.sub(r"\{[^}]+\}", "1", route.path)
+        response = portal.client.post(path, data={"answer": "yes", "note": "x"})
+        assert response.status_code == 403, f"{route.name} answered {response.status_code}"
+        checked += 1
+    assert checked > 40
