@@ -75,8 +75,9 @@ def receive_text(portal, phone: str, body: str, sid: str | None = None) -> None:
     portal.call(receive)
 
 
-def add_person(portal, first_name: str, phone: str, *, family: str = "Parker") -> int:
-    """Another member of a family, opted in with evidence like the demo's own people."""
+def add_person(portal, first_name: str, phone: str | None, *, family: str = "Parker") -> int:
+    """Another student of a family, opted in with evidence like the demo's own people when
+    they have a phone."""
 
     async def add():
         ctx = portal.ctx
@@ -94,16 +95,17 @@ def add_person(portal, first_name: str, phone: str, *, family: str = "Parker") -
                 cell_phone=phone,
                 now=to_db(ctx.now()),
             )
-            await commands.set_texting(
-                conn,
-                ctx,
-                person_id=person_id,
-                allow=True,
-                channel=Channel.IMPORT,
-                actor=Actor(kind="system", label="test"),
-                evidence={"note": "registration form"},
-                confirm_by_text=False,
-            )
+            if phone:
+                await commands.set_texting(
+                    conn,
+                    ctx,
+                    person_id=person_id,
+                    allow=True,
+                    channel=Channel.IMPORT,
+                    actor=Actor(kind="system", label="test"),
+                    evidence={"note": "registration form"},
+                    confirm_by_text=False,
+                )
         return person_id
 
     return portal.call(add)

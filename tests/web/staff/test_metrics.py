@@ -9,13 +9,8 @@ import re
 
 import pytest
 from fake_twilio import FakeTwilio
-from staff_steps import login_as, receive_text
+from staff_steps import add_person, login_as, receive_text
 from twilio_steps import status_in, with_twilio
-
-from portal.clock import to_db
-from portal.consent import commands
-from portal.consent.rules import Actor, Channel
-from portal.db import people as people_rows
 
 TOKEN_RE = re.compile(r'name="send_token" value="([^"]+)"')
 
@@ -38,39 +33,6 @@ def send(portal, body: str):
     token = TOKEN_RE.search(page.text).group(1)
     form = {"body": body, "send_token": token}
     return portal.post("/staff/messages/send", form, token_from="/staff/messages")
-
-
-def add_person(portal, first_name: str, phone: str | None) -> int:
-    """Another Parker student, opted in with evidence when they have a phone."""
-
-    async def add():
-        ctx = portal.ctx
-        async with ctx.db.write() as conn:
-            family_id = await conn.fetch_val("SELECT id FROM families WHERE name = 'Parker'")
-            person_id = await people_rows.create(
-                conn,
-                family_id=family_id,
-                kind="student",
-                first_name=first_name,
-                last_name="Parker",
-                email=None,
-                cell_phone=phone,
-                now=to_db(ctx.now()),
-            )
-            if phone:
-                await commands.set_texting(
-                    conn,
-                    ctx,
-                    person_id=person_id,
-                    allow=True,
-                    channel=Channel.IMPORT,
-                    actor=Actor(kind="system", label="test"),
-                    evidence={"note": "registration form"},
-                    confirm_by_text=False,
-                )
-        return person_id
-
-    return portal.call(add)
 
 
 def mass_text_id(portal) -> int:
