@@ -56,10 +56,18 @@ async def append_event(
 
 async def state_for_update(conn: Conn, person_id: int) -> Row | None:
     """Current state inside a write transaction (SQLite's BEGIN IMMEDIATE already serialises)."""
-    lock = " FOR UPDATE" if conn.dialect == "postgresql" else ""
+    return await _state(conn, person_id, lock=conn.dialect == "postgresql")
+
+
+async def state(conn: Conn, person_id: int) -> Row | None:
+    """Current state for a page: read, never locked."""
+    return await _state(conn, person_id, lock=False)
+
+
+async def _state(conn: Conn, person_id: int, *, lock: bool) -> Row | None:
     return await conn.fetch_one(
         "SELECT person_id, status, phone, version, last_event_id FROM consent_state"
-        " WHERE person_id = :id" + lock,
+        " WHERE person_id = :id" + (" FOR UPDATE" if lock else ""),
         {"id": person_id},
     )
 

@@ -729,3 +729,31 @@ def test_every_post_route_refuses_a_form_without_its_token_or_signature(portal):
         assert response.status_code == 403, f"{route.name} answered {response.status_code}"
         checked += 1
     assert checked > 40
+
+
+def test_no_get_of_any_page_changes_anything(portal):
+    """Mail scanners and prefetchers open links: walk every GET route, logged in as an admin,
+    and the data (sessions aside, which record their use) is the same before and after."""
+    from staff_steps import login_as
+    from starlette.routing import Route
+
+    tables = [
+        row.name
+        for row in portal.rows("SELECT name FROM sqlite_master WHERE type = 'table'")
+        if row.name not in {"sessions", "throttle_hits", "sqlite_sequence"}
+    ]
+
+    def snapshot() -> dict:
+        return {table: portal.rows(f"SELECT * FROM {table}") for table in tables}  # noqa: S608
+
+    login_as(portal, "admin")
+    before = snapshot()
+    visited = 0
+    for route in portal.app.routes:
+        if not isinstance(route, Route) or "GET" not in (route.methods or ()):
+            continue
+        path = re.sub(r"\{phone\}", "+12015550101", route.path)
+        path = re.sub(r"\{[^}]+\}", "1", path)
+        portal.client.get(path)
+        visited += 1
+    assert visited > 40 and snapshot() == before

@@ -118,7 +118,7 @@ async def _correctable(conn, subject, history) -> set[int]:
     """Which history lines an admin may undo: the staff opt-out that is still the person's
     latest word, and the stop in plain words that still holds their number."""
     found = set()
-    state = await ledger.state_for_update(conn, subject.id) if history else None
+    state = await ledger.state(conn, subject.id) if history else None
     for event in history:
         evidence = json.loads(event.evidence)
         staff_opt_out = event.channel == "staff" and event.new_status == "opted_out"
