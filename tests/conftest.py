@@ -1,9 +1,11 @@
-"""Fixtures: a real SQLite file per test, a real aiosmtpd server, a frozen clock, the real app."""
+"""Fixtures: a real database per test (a SQLite file, or PostgreSQL: see databases.py), a real
+aiosmtpd server, a frozen clock, the real app."""
 
 from __future__ import annotations
 
 import re
 
+import database_backends
 import pytest
 from argon2 import PasswordHasher
 from starlette.testclient import TestClient
@@ -49,11 +51,34 @@ def clock():
     return FrozenClock()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def postgres_template():
+    """The migrated template each PostgreSQL test database is cloned from, dropped at the end."""
+    yield
+    database_backends.drop_template()
+
+
 @pytest.fixture
-def settings(tmp_path, smtp_server):
+def postgres_database():
+    """A fresh, migrated PostgreSQL database (whatever the suite's backend); its URL."""
+    name = database_backends.new_postgres_database()
+    yield database_backends.postgres_url(name)
+    database_backends.drop_postgres_database(name)
+
+
+@pytest.fixture
+def database_url(request, tmp_path):
+    """The test's own database, on the backend the suite runs on."""
+    if database_backends.BACKEND == "postgresql":
+        return request.getfixturevalue("postgres_database")
+    return database_backends.sqlite_url(tmp_path)
+
+
+@pytest.fixture
+def settings(database_url, smtp_server):
     return Settings.from_mapping(
         {
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'portal.sqlite3'}",
+            "DATABASE_URL": database_url,
             "PUBLIC_URL": PUBLIC_URL,
             "SMTP_HOST": smtp_server.host,
             "SMTP_PORT": str(smtp_server.port),
