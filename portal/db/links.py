@@ -69,9 +69,13 @@ async def count_recent(
     )
 
 
-async def consent_page(conn: Conn, link_id: str) -> Row | None:
+async def consent_page(conn: Conn, link_id: str, *, lock: bool = False) -> Row | None:
     """Everything the consent page shows, in one query: link, person, state, STOP, organization
-    and the newest consent wording staff published (none: the code's own)."""
+    and the newest consent wording staff published (none: the code's own).
+
+    `lock` (inside a write): on PostgreSQL a second answer to the same link waits here for the
+    first to commit, then finds it used. SQLite's write transaction already runs alone."""
+    lock_link = " FOR UPDATE OF l" if lock and conn.dialect == "postgresql" else ""
     return await conn.fetch_one(
         "SELECT l.id AS link_id, l.purpose, l.person_id, l.phone AS link_phone,"
         " l.consent_version AS link_version, l.expires_at, l.used_at, l.answer, l.sent_to,"
@@ -86,6 +90,6 @@ async def consent_page(conn: Conn, link_id: str) -> Row | None:
         " CROSS JOIN organization o"
         " LEFT JOIN consent_wordings w ON w.version = (SELECT version FROM consent_wordings"
         " ORDER BY created_at DESC, version DESC LIMIT 1)"
-        " WHERE l.id = :id",
+        " WHERE l.id = :id" + lock_link,
         {"id": link_id},
     )

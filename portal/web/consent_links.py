@@ -56,8 +56,9 @@ def _is_stale(page) -> bool:
     return page.link_version != page.consent_version or page.link_phone != page.cell_phone
 
 
-async def _load(request: Request, conn, token: str):
-    """(page row, problem response): exactly one of them is None. One query."""
+async def _load(request: Request, conn, token: str, *, lock: bool = False):
+    """(page row, problem response): exactly one of them is None. One query; `lock` holds the
+    link row for the rest of a write transaction."""
     service = request.app.state.ctx.consent_links
     try:
         link_id = service.link_id_of(token)
@@ -65,7 +66,7 @@ async def _load(request: Request, conn, token: str):
         return None, await _expired_from_signature(request, conn, token)
     except links.LinkInvalid:
         return None, _problem(request, "invalid")
-    page = await link_rows.consent_page(conn, link_id)
+    page = await link_rows.consent_page(conn, link_id, lock=lock)
     try:
         service.check_row(page)
     except links.LinkInvalid:
@@ -127,7 +128,7 @@ async def answer(request: Request) -> Response:
     async with ctx.db.write() as conn:
         # Everything is re-checked inside the write transaction: a double click or a replay
         # racing this request finds the link used here, not after the fact.
-        page, problem = await _load(request, conn, token)
+        page, problem = await _load(request, conn, token, lock=True)
         if problem:
             return problem
         # A person agrees to the wording shown now, and to nothing else: a page opened before
