@@ -68,8 +68,9 @@ def postgres_database():
 
 @pytest.fixture
 def database_url(request, tmp_path):
-    """The test's own database, on the backend the suite runs on."""
-    if database_backends.BACKEND == "postgresql":
+    """The test's own database, on the backend the suite runs on. Tests marked `sqlite` are
+    about the SQLite file itself (its locks, its PRAGMAs) and get one whatever the backend."""
+    if database_backends.BACKEND == "postgresql" and not request.node.get_closest_marker("sqlite"):
         return request.getfixturevalue("postgres_database")
     return database_backends.sqlite_url(tmp_path)
 
@@ -150,6 +151,15 @@ class PortalDriver:
 
     def rows(self, sql: str, values: dict | None = None) -> list:
         return self.call(self._query, sql, values)
+
+    def table_names(self) -> list[str]:
+        """Every table of the portal's schema, on either backend."""
+        if self.ctx.db.dialect == "sqlite":
+            sql = "SELECT name FROM sqlite_master WHERE type = 'table'"
+        else:
+            sql = "SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public'"
+        # sqlite_sequence is SQLite's own bookkeeping, not ours.
+        return sorted(row.name for row in self.rows(sql) if row.name != "sqlite_sequence")
 
     def save_person(self, who: str, /, *, allow_texting: bool, **changes: str):
         """Submit a person's edit form as a parent would: their current details, `changes`

@@ -483,6 +483,7 @@ def snapshot(driver) -> list:
     ]
 
 
+@pytest.mark.sqlite
 def test_a_change_on_a_read_only_database_gets_a_503_page_and_changes_nothing(parent, storage):
     before = snapshot(parent)
     storage.read_only = True
@@ -495,6 +496,7 @@ def test_a_change_on_a_read_only_database_gets_a_503_page_and_changes_nothing(pa
     assert snapshot(parent) == before
 
 
+@pytest.mark.sqlite
 def test_healthz_says_503_while_the_database_cannot_be_written(portal, storage):
     assert portal.client.get("/healthz").json()["status"] == "ok"
     storage.read_only = True
@@ -505,6 +507,7 @@ def test_healthz_says_503_while_the_database_cannot_be_written(portal, storage):
     assert portal.client.get("/healthz").status_code == 200
 
 
+@pytest.mark.sqlite
 def test_a_stop_on_a_read_only_database_is_kept_in_the_spool_and_applied_later(storage, texting):
     storage.read_only = True
     text_in(texting, "STOP", status=200)  # not an error for Twilio, which retries only once

@@ -9,6 +9,9 @@ from twilio_steps import PAT, text_in
 
 from portal import db
 
+# These tests lock the SQLite file itself; PostgreSQL's faults are in tests/faults/.
+pytestmark = pytest.mark.sqlite
+
 
 @pytest.fixture
 def short_busy_timeout(monkeypatch):

@@ -266,12 +266,28 @@ def test_a_parent_reaches_neither_the_alerts_nor_their_actions(parent):
         assert parent.client.post(path, data={"csrf_token": token}).status_code == 403
 
 
+ALERT_COUNT = (
+    "SELECT COUNT(*) FROM consent_events e WHERE e.new_status IN ('opted_out', 'suppressed')"
+)
+
+
+async def _plan(db) -> str:
+    async with db.read() as conn:
+        if conn.dialect == "sqlite":
+            rows = await conn.fetch_all("EXPLAIN QUERY PLAN " + ALERT_COUNT)
+            return " ".join(row.detail for row in rows)
+        # A demo-sized table is cheaper to scan than to index: ask for the plan PostgreSQL
+        # chooses once scanning is priced out, as it is on a district's ledger.
+        await conn.execute("SET enable_seqscan = off")
+        try:
+            rows = await conn.fetch_all("EXPLAIN " + ALERT_COUNT)
+        finally:
+            await conn.execute("RESET enable_seqscan")
+        return " ".join(row["QUERY PLAN"] for row in rows)
+
+
 def test_the_alert_count_query_reads_only_the_partial_indexes_of_the_ledger(portal):
-    plan = portal.rows(
-        "EXPLAIN QUERY PLAN SELECT COUNT(*) FROM consent_events e"
-        " WHERE e.new_status IN ('opted_out', 'suppressed')"
-    )
-    assert any("consent_events_opt_outs" in row.detail for row in plan)
+    assert "consent_events_opt_outs" in portal.call(_plan, portal.ctx.db)
 
 
 @pytest.mark.parametrize(
