@@ -27,7 +27,7 @@ from portal.settings import Settings
 from portal.web.pages import render
 from portal.web.proxies import ProxyHeadersMiddleware
 from portal.web.routes import routes
-from portal.web.security import SecurityMiddleware
+from portal.web.security import AllowedHostsMiddleware, SecurityMiddleware
 
 log = logging.getLogger("portal")
 
@@ -117,6 +117,8 @@ def create_app(
         middleware=[
             # Outermost: who the client is must be settled before anything records it.
             Middleware(ProxyHeadersMiddleware, trusted=settings.forwarded_allow_ips),
+            # Before the session lookup: a request for a host not ours costs no query.
+            Middleware(AllowedHostsMiddleware, settings=settings),
             Middleware(SecurityMiddleware, ctx=ctx),
         ],
         exception_handlers={

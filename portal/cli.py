@@ -1,4 +1,5 @@
-"""The `portal` command: serve, worker, migrate, demo, create-staff, import and export."""
+"""The `portal` command: serve, worker, migrate, demo, create-staff, import, export, backup
+and copy-database."""
 
 from __future__ import annotations
 
@@ -58,6 +59,18 @@ def main(argv: list[str] | None = None) -> int:
         "backup", help="copy the SQLite database, consistent while the portal runs"
     )
     backup.add_argument("file")
+    copy = commands.add_parser(
+        "copy-database", help="copy a SQLite database into a new, empty PostgreSQL database"
+    )
+    copy.add_argument(
+        "--from",
+        dest="source",
+        metavar="URL",
+        help="the SQLite database to copy (default: DATABASE_URL)",
+    )
+    copy.add_argument(
+        "--to", dest="target", metavar="URL", required=True, help="postgresql://... without tables"
+    )
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -280,6 +293,52 @@ def _backup(settings: Settings, args) -> int:
         return 2
     print(f"backed up {pages} pages to {args.file}; restore by copying it back while stopped")
     return 0
+
+
+def _copy_database(settings: Settings, args) -> int:
+    from portal.db import Database, DatabaseError
+    from portal.db import copy as database_copy
+
+    source_url = args.source or settings.database_url
+    path = database_copy.sqlite_file(source_url)
+    if path is not None and not path.is_file():
+        # Opening a missing file would create an empty database: say so instead.
+        print(f"portal copy-database: no database file at {path}", file=sys.stderr)
+        return 2
+
+    def progress(table: str, rows: int) -> None:
+        print(f"  {table}: {rows} rows", file=sys.stderr)
+
+    async def work() -> int:
+        try:
+            source, target = Database(source_url), Database(args.target)
+        except DatabaseError as exc:
+            print(f"portal copy-database: {exc}", file=sys.stderr)
+            return 2
+        await source.connect()
+        await target.connect()
+        try:
+            await source.check_pragmas()
+            report = await database_copy.copy_database(source, target, progress=progress)
+        except database_copy.CopyRefused as exc:
+            print(f"portal copy-database: {exc}", file=sys.stderr)
+            return 2
+        finally:
+            await target.disconnect()
+            await source.disconnect()
+        if not report.matches:
+            print("portal copy-database: row counts differ after the copy:", file=sys.stderr)
+            for table, rows in report.source_rows.items():
+                if report.target_rows.get(table) != rows:
+                    print(f"  {table}: {rows} -> {report.target_rows.get(table)}", file=sys.stderr)
+            return 1
+        print(
+            f"copied {report.total} rows in {len(report.target_rows)} tables; every table's row"
+            " count matches. Point DATABASE_URL at the copy and start the portal."
+        )
+        return 0
+
+    return _run(work())
 
 
 if __name__ == "__main__":

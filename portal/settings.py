@@ -49,7 +49,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "PUBLIC_URL",
         DEFAULT_PUBLIC_URL,
-        "The address people reach the portal at; emailed links and webhook signatures use it. "
+        "The address people reach the portal at; emailed links and webhook signatures use it, "
+        "and requests for another host name get 400 (in development, loopback names too). "
         "In development, left at this default, it follows `portal serve --host --port`.",
     ),
     Setting(

@@ -36,6 +36,8 @@ def test_every_setting_is_in_the_readme(setting):
         "import-roster",
         "export-consent",
         "request-consent",
+        "backup",
+        "copy-database",
     ],
 )
 def test_every_cli_command_is_in_the_readme_and_in_portal_help(command, capsys):

@@ -30,6 +30,23 @@ UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Sent only when PUBLIC_URL is https: a year, renewed on every visit. No includeSubDomains:
 # the organization's other hosts are not ours to decide for.
 HSTS = "max-age=31536000"
+# On every answer, static files and refusals included. No inline script or style anywhere:
+# an injected <script> or onclick= does not run.
+SAFE_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self';"
+    " frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+}
+# Names the portal answers to on a development machine besides PUBLIC_URL's host, so that
+# `portal serve --port 8123` works when opened as localhost or 127.0.0.1.
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+# A load balancer's health check asks each instance by its own address.
+HOST_EXEMPT_PATHS = ("/healthz",)
+# No session lookup: /healthz must answer 503 itself when the database is unreachable, not
+# fail here, before it runs, with a 500.
+NO_SESSION_PATHS = ("/healthz",)
 
 
 def cookie_name(settings, base: str) -> str:
@@ -72,8 +89,8 @@ class SecurityMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if scope["path"].startswith("/static/"):
-            await self.app(scope, receive, send)
+        if scope["path"].startswith("/static/") or scope["path"] in NO_SESSION_PATHS:
+            await self.app(scope, receive, _with_safe_headers(send))
             return
         # One connection for the whole request: the view's queries reuse it.
         async with self.ctx.db.read() as conn:
@@ -96,33 +113,12 @@ class SecurityMiddleware:
         state["session_id"] = session_id if account else None
         state["csrf_token"] = csrf_token_for(str(self.ctx.settings.secret_key), binding)
 
-        if scope["method"] in UNSAFE_METHODS and not scope["path"].startswith(CSRF_EXEMPT_PREFIXES):
-            if not self._origin_allowed(scope):
-                await _forbidden(scope, send)
-                return
-            content_type = dict(scope.get("headers", [])).get(b"content-type", b"")
-            upload = content_type.startswith(b"multipart/form-data")
-            body = await _read_body(receive, MAX_UPLOAD_BYTES if upload else MAX_FORM_BYTES)
-            if body is _TOO_LARGE:
-                await _too_large(scope, send)
-                return
-            if body is None or not await _token_matches(scope, body, state["csrf_token"]):
-                await _forbidden(scope, send)
-                return
-            receive = _replay(body)
-
+        # Refusals below carry the headers too.
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                headers.setdefault("X-Frame-Options", "DENY")
-                headers.setdefault("Referrer-Policy", "same-origin")
-                headers.setdefault(
-                    "Content-Security-Policy",
-                    "default-src 'self'; img-src 'self' data:; style-src 'self';"
-                    " frame-src 'self'; form-action 'self'; frame-ancestors 'none';"
-                    " base-uri 'none'",
-                )
+                for name, value in SAFE_HEADERS.items():
+                    headers.setdefault(name, value)
                 if new_anon:
                     headers.append("Set-Cookie", self._cookie(self.csrf_cookie, new_anon))
                 if account is not None:
@@ -130,6 +126,21 @@ class SecurityMiddleware:
                 if self.secure_cookies:
                     headers.setdefault("Strict-Transport-Security", HSTS)
             await send(message)
+
+        if scope["method"] in UNSAFE_METHODS and not scope["path"].startswith(CSRF_EXEMPT_PREFIXES):
+            if not self._origin_allowed(scope):
+                await _forbidden(scope, send_with_headers)
+                return
+            content_type = dict(scope.get("headers", [])).get(b"content-type", b"")
+            upload = content_type.startswith(b"multipart/form-data")
+            body = await _read_body(receive, MAX_UPLOAD_BYTES if upload else MAX_FORM_BYTES)
+            if body is _TOO_LARGE:
+                await _too_large(scope, send_with_headers)
+                return
+            if body is None or not await _token_matches(scope, body, state["csrf_token"]):
+                await _forbidden(scope, send_with_headers)
+                return
+            receive = _replay(body)
 
         await self.app(scope, receive, send_with_headers)
 
@@ -162,6 +173,58 @@ class SecurityMiddleware:
         if self.secure_cookies:
             parts.append("Secure")
         return "; ".join(parts)
+
+
+class AllowedHostsMiddleware:
+    """Answers 400 to a request whose Host header is not PUBLIC_URL's host (in development,
+    loopback names too). Emailed links never come from the Host header (they come from
+    PUBLIC_URL), so this is a second lock: a page served under a name that is not ours (DNS
+    rebinding onto a development server, a poisoned cache keyed by Host) is refused before it
+    reaches a view or the database."""
+
+    def __init__(self, app: ASGIApp, settings) -> None:
+        self.app = app
+        self.allowed = {urlsplit(settings.public_url).hostname}
+        if settings.is_development:
+            self.allowed |= LOOPBACK_HOSTS
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["path"] not in HOST_EXEMPT_PATHS
+            and host_named(scope) not in self.allowed
+        ):
+            response = Response(
+                "Bad Request: this server does not answer to that host name.",
+                status_code=400,
+                media_type="text/plain",
+                headers=SAFE_HEADERS,
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def host_named(scope: Scope) -> str | None:
+    """The host name the request's Host header gives, lowercased, without its port."""
+    for name, value in scope.get("headers", []):
+        if name == b"host":
+            try:
+                return urlsplit("//" + value.decode("latin-1")).hostname
+            except ValueError:
+                return None
+    return None
+
+
+def _with_safe_headers(send: Send) -> Send:
+    async def send_with_headers(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = MutableHeaders(scope=message)
+            for name, value in SAFE_HEADERS.items():
+                headers.setdefault(name, value)
+        await send(message)
+
+    return send_with_headers
 
 
 def session_cookie(ctx, session_id: str | None) -> dict:

@@ -60,7 +60,7 @@ def test_dev_pages_do_not_exist_in_production(tmp_path, smtp_server):
     import asyncio
 
     asyncio.run(apply_migrations())
-    with TestClient(app) as client:
+    with TestClient(app, base_url=settings.public_url) as client:
         assert client.get("/dev/phone").status_code == 404
         assert client.get("/dev/mailbox").status_code == 404
         # Without Twilio settings no signature can match: webhooks refuse everything.

@@ -384,9 +384,12 @@ def test_in_development_a_page_served_at_another_address_may_post_to_itself(port
 def test_in_production_only_public_urls_origin_is_accepted(settings, clock, mailbox):
     asyncio.run(_migrate(settings.database_url))
     with running_portal(settings, clock, mailbox, environment="production") as portal:
-        token = portal.csrf("http://127.0.0.1:8123/login")
+        # Production does not answer at another address at all (the allowed hosts)...
+        assert portal.client.get("http://127.0.0.1:8123/login").status_code == 400
+        # ...and a form posted to PUBLIC_URL from a page at that address is refused too.
+        token = portal.csrf("/login")
         response = portal.client.post(
-            "http://127.0.0.1:8123/login",
+            "/login",
             data={
                 "email": demo.PARENT_EMAIL,
                 "password": demo.PARENT_PASSWORD,
