@@ -16,6 +16,7 @@ class _Scripted(_Handler):
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802
         session.host_name = hostname
+        self.box.ehlo_seen += 1
         if self.box.ehlo_stalls:
             # A server that has accepted the connection but does not answer in time.
             await asyncio.sleep(self.box.ehlo_stalls.popleft())
@@ -44,6 +45,7 @@ class ScriptedSmtp(MailCatcher):
         super().__init__(port=port)
         self.data_answers: collections.deque[str | float] = collections.deque()
         self.ehlo_stalls: collections.deque[float] = collections.deque()
+        self.ehlo_seen = 0
         self.data_seen = 0
 
     def start(self) -> ScriptedSmtp:
