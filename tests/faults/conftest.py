@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import database_backends
 import pytest
 from scripted_smtp import ScriptedSmtp
 
@@ -11,3 +12,12 @@ def scripted_smtp():
     server = ScriptedSmtp().start()
     yield server
     server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def each_backend_url(request, tmp_path):
+    """A fresh database on SQLite, then on PostgreSQL, whatever backend the suite runs on: what
+    these tests break behaves differently on each."""
+    if request.param == "postgresql":
+        return request.getfixturevalue("postgres_database")
+    return database_backends.sqlite_url(tmp_path)

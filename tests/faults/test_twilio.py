@@ -76,9 +76,7 @@ def test_a_twilio_timeout_is_retried_after_its_backoff_and_may_reach_twilio_twic
     assert twilio.texts_to(PAT) == ["Help!", "Help!"]
 
 
-def test_a_twilio_that_never_answers_in_time_keeps_the_text_pending_not_lost(
-    portal, twilio, clock
-):
+def test_a_twilio_that_never_answers_in_time_keeps_the_text_pending_not_lost(portal, twilio, clock):
     for _ in range(3):
         twilio.answer(201, {"sid": "SMlate", "status": "queued"}, delay=TIMEOUT * 2)
     outbox_id = queue_reply(portal)
