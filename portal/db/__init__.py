@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import databases
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -60,6 +61,22 @@ class DatabaseBusy(DatabaseError):
     """No turn to write came within the time the caller could wait."""
 
 
+class DatabaseReadOnly(DatabaseError):
+    """The server takes no writes now (a read-only default, a hot standby)."""
+
+
+# What the drivers raise when the database refuses work; the app turns those that mean "not
+# now" (write_unavailable) into a 503 page, the rest stay errors.
+DRIVER_ERRORS: tuple[type[Exception], ...] = (sqlite3.OperationalError, asyncpg.PostgresError)
+
+# PostgreSQL's words for "no write can happen now": a read-only transaction (a server or
+# database set read-only, a standby) or a full disk. The transaction was rolled back.
+_PG_WRITE_UNAVAILABLE = (
+    asyncpg.exceptions.ReadOnlySQLTransactionError,
+    asyncpg.exceptions.DiskFullError,
+)
+
+
 # SQLite's words for "no write can happen now": a read-only file or database, a full disk, a
 # failing disk, or a lock held past busy_timeout. The transaction was rolled back, nothing was
 # changed, and the same request may well succeed later.
@@ -74,7 +91,7 @@ _WRITE_UNAVAILABLE = (
 def write_unavailable(exc: BaseException) -> bool:
     """True when `exc` means the database cannot take writes now (see _WRITE_UNAVAILABLE), or
     this process gave no turn to write in time."""
-    if isinstance(exc, DatabaseBusy):
+    if isinstance(exc, (DatabaseBusy, DatabaseReadOnly, *_PG_WRITE_UNAVAILABLE)):
         return True
     return isinstance(exc, sqlite3.OperationalError) and any(
         words in str(exc).lower() for words in _WRITE_UNAVAILABLE
@@ -236,8 +253,10 @@ class Database:
                 await connection.execute("ROLLBACK")
             else:
                 async with connection.transaction():
-                    # Refused on a read-only server (a hot standby, default_transaction_read_only).
-                    await connection.execute("SET TRANSACTION READ WRITE")
+                    # On a hot standby, or with default_transaction_read_only, every write of
+                    # ours would be refused. (SET TRANSACTION READ WRITE would pass the latter.)
+                    if await connection.fetch_val("SHOW transaction_read_only") == "on":
+                        raise DatabaseReadOnly("the database takes no writes (read-only)")
 
     async def check_pragmas(self) -> None:
         """Fail at start, not at the first lost write, if SQLite is not set up as we require."""
