@@ -12,7 +12,7 @@ import contextlib
 import itertools
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +133,29 @@ def _row(record: Any) -> Row | None:
     return None if record is None else Row(record._mapping)
 
 
+# What a ROLLBACK after a failure may raise besides: the transaction is gone either way.
+_ROLLBACK_ERRORS = (
+    sqlite3.OperationalError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    OSError,
+)
+
+
+async def _to_the_end(statement: Awaitable[Any]) -> None:
+    """Run BEGIN, COMMIT or ROLLBACK to its end even when the task is cancelled meanwhile (a
+    client that hung up), then let the cancel go on. Stopped half-way, the statement would
+    leave a connection in a transaction nobody ends: on SQLite holding the write lock, on
+    PostgreSQL never given back to the pool (`databases` counts it as still in use)."""
+    running = asyncio.ensure_future(statement)
+    try:
+        await asyncio.shield(running)
+    except asyncio.CancelledError:
+        if not running.done():
+            await asyncio.wait([running])
+        raise
+
+
 class Conn:
     """One held connection. Query modules take it as their first argument."""
 
@@ -210,23 +233,20 @@ class Database:
         it); the database's own busy timeout bounds the wait for other processes."""
         async with self._writer_turn(turn_timeout), self._db.connection() as connection:
             conn = Conn(connection, self.dialect)
-            if self.dialect == "sqlite":
-                # Plain BEGIN lets two read-then-write transactions deadlock into "database is
-                # locked"; IMMEDIATE takes the write lock first and waits on busy_timeout.
-                await connection.execute("BEGIN IMMEDIATE")
-                try:
-                    yield conn
-                except BaseException:
-                    # After a full disk or an I/O error SQLite may have rolled back already: a
-                    # failing ROLLBACK must not hide the error that caused it.
-                    with contextlib.suppress(sqlite3.OperationalError):
-                        await connection.execute("ROLLBACK")
-                    raise
-                else:
-                    await connection.execute("COMMIT")
+            # Plain BEGIN lets two SQLite read-then-write transactions deadlock into "database
+            # is locked"; IMMEDIATE takes the write lock first and waits on busy_timeout.
+            begin = "BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN"
+            try:
+                await _to_the_end(connection.execute(begin))
+                yield conn
+            except BaseException:
+                # After a full disk, an I/O error or a lost connection the database may have
+                # rolled back already: a failing ROLLBACK must not hide the error that caused it.
+                with contextlib.suppress(*_ROLLBACK_ERRORS):
+                    await _to_the_end(connection.execute("ROLLBACK"))
+                raise
             else:
-                async with connection.transaction():
-                    yield conn
+                await _to_the_end(connection.execute("COMMIT"))
 
     @contextlib.asynccontextmanager
     async def _writer_turn(self, timeout: float | None) -> AsyncIterator[None]:
