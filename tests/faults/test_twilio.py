@@ -30,8 +30,13 @@ def twilio():
 
 
 @pytest.fixture
-def settings(settings, twilio):
-    return dataclasses.replace(with_twilio(settings, twilio), sms_per_second=1)
+def sms_per_second() -> int:
+    return 1
+
+
+@pytest.fixture
+def settings(settings, twilio, sms_per_second):
+    return dataclasses.replace(with_twilio(settings, twilio), sms_per_second=sms_per_second)
 
 
 @pytest.fixture
@@ -41,13 +46,13 @@ def app(settings, clock):
     return create_app(settings, clock=clock, providers={"sms": provider}, start_dispatcher=False)
 
 
-def queue_reply(portal) -> int:
+def queue_reply(portal, body: str = "Help!") -> int:
     """A keyword reply: needs no consent, so the gate lets it through whatever the state."""
 
     async def work():
         async with portal.ctx.db.write() as conn:
             return await outbox.queue_text(
-                conn, portal.ctx, template="help", to=PAT, body="Help!", requires_consent=False
+                conn, portal.ctx, template="help", to=PAT, body=body, requires_consent=False
             )
 
     return portal.call(work)
@@ -87,3 +92,24 @@ def test_a_twilio_that_never_answers_in_time_keeps_the_text_pending_not_lost(por
     assert (row.status, row.attempts) == ("pending", 3)
     portal.call(portal.app.state.dispatcher.drain)
     assert text_row(portal, outbox_id).status == "sent"
+
+
+@pytest.mark.parametrize("sms_per_second", [3])
+def test_after_a_twilio_timeout_the_rest_of_the_batch_waits_unsent_and_goes_later(
+    portal, twilio, clock
+):
+    # Each text waiting out its own timeout would stretch the batch past its lease, and a
+    # second dispatcher would lease and send the same texts again.
+    twilio.answer(201, {"sid": "SMlate", "status": "queued"}, delay=TIMEOUT * 3)
+    first, *rest = [queue_reply(portal, f"Text {n}") for n in (1, 2, 3)]
+    portal.call(portal.app.state.dispatcher.drain)
+    assert twilio.texts_to(PAT) == ["Text 1"]
+    assert text_row(portal, first).attempts == 1
+    for held in rest:
+        row = text_row(portal, held)
+        assert (row.status, row.attempts) == ("pending", 0)
+        assert failures.reason("sms", row.last_error) == "timeout"
+    clock.advance(seconds=backoff(1).total_seconds())
+    portal.call(portal.app.state.dispatcher.drain)
+    assert {text_row(portal, i).status for i in (first, *rest)} == {"sent"}
+    assert sorted(twilio.texts_to(PAT)) == ["Text 1", "Text 1", "Text 2", "Text 3"]
