@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -19,7 +18,7 @@ from starlette.routing import Router
 
 from portal.consent.gate import ConsentGate
 from portal.context import PortalContext
-from portal.db import migrate, write_unavailable
+from portal.db import DRIVER_ERRORS, migrate, write_unavailable
 from portal.messaging import choice
 from portal.messaging.dispatcher import OutboxDispatcher
 from portal.replies.spool import InboundSpool
@@ -51,7 +50,7 @@ async def _server_error_page(request: Request, exc: Exception):
     )
 
 
-async def _write_unavailable_page(request: Request, exc: sqlite3.OperationalError):
+async def _write_unavailable_page(request: Request, exc: Exception):
     """A read-only or full database: say so with a 503 (the transaction rolled back, nothing
     changed) instead of a 500, and tell clients when to try again."""
     if not write_unavailable(exc):
@@ -123,7 +122,7 @@ def create_app(
         ],
         exception_handlers={
             HTTPException: _error_page,
-            sqlite3.OperationalError: _write_unavailable_page,
+            **dict.fromkeys(DRIVER_ERRORS, _write_unavailable_page),
             500: _server_error_page,
         },
         lifespan=lifespan,

@@ -102,3 +102,12 @@ def drop_template() -> None:
 
 def sqlite_url(directory: Path) -> str:
     return f"sqlite:///{directory / 'portal.sqlite3'}"
+
+
+def run_admin(*statements: str) -> None:
+    """Run statements on the server's maintenance database (ALTER DATABASE, ...)."""
+    _run(_admin, *statements)
+
+
+def name_of(url: str) -> str:
+    return url.rsplit("/", 1)[1]

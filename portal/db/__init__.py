@@ -12,10 +12,11 @@ import contextlib
 import itertools
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import databases
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -60,6 +61,22 @@ class DatabaseBusy(DatabaseError):
     """No turn to write came within the time the caller could wait."""
 
 
+class DatabaseReadOnly(DatabaseError):
+    """The server takes no writes now (a read-only default, a hot standby)."""
+
+
+# What the drivers raise when the database refuses work; the app turns those that mean "not
+# now" (write_unavailable) into a 503 page, the rest stay errors.
+DRIVER_ERRORS: tuple[type[Exception], ...] = (sqlite3.OperationalError, asyncpg.PostgresError)
+
+# PostgreSQL's words for "no write can happen now": a read-only transaction (a server or
+# database set read-only, a standby) or a full disk. The transaction was rolled back.
+_PG_WRITE_UNAVAILABLE = (
+    asyncpg.exceptions.ReadOnlySQLTransactionError,
+    asyncpg.exceptions.DiskFullError,
+)
+
+
 # SQLite's words for "no write can happen now": a read-only file or database, a full disk, a
 # failing disk, or a lock held past busy_timeout. The transaction was rolled back, nothing was
 # changed, and the same request may well succeed later.
@@ -74,7 +91,7 @@ _WRITE_UNAVAILABLE = (
 def write_unavailable(exc: BaseException) -> bool:
     """True when `exc` means the database cannot take writes now (see _WRITE_UNAVAILABLE), or
     this process gave no turn to write in time."""
-    if isinstance(exc, DatabaseBusy):
+    if isinstance(exc, (DatabaseBusy, DatabaseReadOnly, *_PG_WRITE_UNAVAILABLE)):
         return True
     return isinstance(exc, sqlite3.OperationalError) and any(
         words in str(exc).lower() for words in _WRITE_UNAVAILABLE
@@ -114,6 +131,29 @@ class Row(dict):
 
 def _row(record: Any) -> Row | None:
     return None if record is None else Row(record._mapping)
+
+
+# What a ROLLBACK after a failure may raise besides: the transaction is gone either way.
+_ROLLBACK_ERRORS = (
+    sqlite3.OperationalError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    OSError,
+)
+
+
+async def _to_the_end(statement: Awaitable[Any]) -> None:
+    """Run BEGIN, COMMIT or ROLLBACK to its end even when the task is cancelled meanwhile (a
+    client that hung up), then let the cancel go on. Stopped half-way, the statement would
+    leave a connection in a transaction nobody ends: on SQLite holding the write lock, on
+    PostgreSQL never given back to the pool (`databases` counts it as still in use)."""
+    running = asyncio.ensure_future(statement)
+    try:
+        await asyncio.shield(running)
+    except asyncio.CancelledError:
+        if not running.done():
+            await asyncio.wait([running])
+        raise
 
 
 class Conn:
@@ -193,23 +233,20 @@ class Database:
         it); the database's own busy timeout bounds the wait for other processes."""
         async with self._writer_turn(turn_timeout), self._db.connection() as connection:
             conn = Conn(connection, self.dialect)
-            if self.dialect == "sqlite":
-                # Plain BEGIN lets two read-then-write transactions deadlock into "database is
-                # locked"; IMMEDIATE takes the write lock first and waits on busy_timeout.
-                await connection.execute("BEGIN IMMEDIATE")
-                try:
-                    yield conn
-                except BaseException:
-                    # After a full disk or an I/O error SQLite may have rolled back already: a
-                    # failing ROLLBACK must not hide the error that caused it.
-                    with contextlib.suppress(sqlite3.OperationalError):
-                        await connection.execute("ROLLBACK")
-                    raise
-                else:
-                    await connection.execute("COMMIT")
+            # Plain BEGIN lets two SQLite read-then-write transactions deadlock into "database
+            # is locked"; IMMEDIATE takes the write lock first and waits on busy_timeout.
+            begin = "BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN"
+            try:
+                await _to_the_end(connection.execute(begin))
+                yield conn
+            except BaseException:
+                # After a full disk, an I/O error or a lost connection the database may have
+                # rolled back already: a failing ROLLBACK must not hide the error that caused it.
+                with contextlib.suppress(*_ROLLBACK_ERRORS):
+                    await _to_the_end(connection.execute("ROLLBACK"))
+                raise
             else:
-                async with connection.transaction():
-                    yield conn
+                await _to_the_end(connection.execute("COMMIT"))
 
     @contextlib.asynccontextmanager
     async def _writer_turn(self, timeout: float | None) -> AsyncIterator[None]:
@@ -236,8 +273,10 @@ class Database:
                 await connection.execute("ROLLBACK")
             else:
                 async with connection.transaction():
-                    # Refused on a read-only server (a hot standby, default_transaction_read_only).
-                    await connection.execute("SET TRANSACTION READ WRITE")
+                    # On a hot standby, or with default_transaction_read_only, every write of
+                    # ours would be refused. (SET TRANSACTION READ WRITE would pass the latter.)
+                    if await connection.fetch_val("SHOW transaction_read_only") == "on":
+                        raise DatabaseReadOnly("the database takes no writes (read-only)")
 
     async def check_pragmas(self) -> None:
         """Fail at start, not at the first lost write, if SQLite is not set up as we require."""

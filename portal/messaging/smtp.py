@@ -133,6 +133,9 @@ def failure_reason(error: str) -> str | None:
         return "mail_refused"
     if code and code.group(1).startswith("4"):
         return "mail_deferred"
+    if "STARTTLS" in text and "not supported" in text:
+        # We require TLS and the server does not offer it: nothing was sent in clear.
+        return "tls_unavailable"
     if "Timeout" in name or "timed out" in text.lower():
         return "timeout"
     if "refused" in text.lower() or name in {"SMTPConnectError", "ConnectionRefusedError"}:

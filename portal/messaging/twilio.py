@@ -19,6 +19,8 @@ import httpx
 from portal.messaging.providers import DeliveryReport, InboundText, Outcome
 
 CARRIER_STOP = "21610"  # "Attempt to send to unsubscribed recipient": the handset sent STOP
+# How long texts wait after Twilio did not answer one (a timeout, a refused connection).
+UNANSWERED = dt.timedelta(seconds=15)
 KNOWN_STATUSES = frozenset(
     {
         "accepted",
@@ -95,7 +97,16 @@ class TwilioProvider:
         outcomes = {}
         async with httpx.AsyncClient(auth=self.auth, timeout=self.timeout) as client:
             for row in rows:
-                outcome = outcomes[row.id] = await self._send(client, row)
+                try:
+                    response = await self._post(client, row)
+                except httpx.HTTPError as exc:  # timeouts and refused connections: try again later
+                    outcomes[row.id] = Outcome.retry(f"{type(exc).__name__}: {exc}")
+                    # The rest wait, unsent, rather than each waiting out its own timeout: a
+                    # batch that outlived its lease would be sent by another dispatcher as well.
+                    held = Outcome.slow_down(f"held back: {outcomes[row.id].error}", UNANSWERED)
+                    outcomes.update({waiting.id: held for waiting in rows[len(outcomes) :]})
+                    break
+                outcome = outcomes[row.id] = _outcome(response)
                 if outcome.retry_after is not None:
                     # Twilio said too many: the rest of the batch waits as long, unsent.
                     for waiting in rows[len(outcomes) :]:
@@ -103,36 +114,37 @@ class TwilioProvider:
                     break
         return outcomes
 
-    async def _send(self, client: httpx.AsyncClient, row) -> Outcome:
-        try:
-            response = await client.post(
-                self.endpoint,
-                data={
-                    **self.sender,
-                    "To": row.recipient,
-                    "Body": row.body_text,
-                    "StatusCallback": self.status_callback,
-                },
-            )
-        except httpx.HTTPError as exc:  # timeouts and refused connections: try again later
-            return Outcome.retry(f"{type(exc).__name__}: {exc}")
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = {}
-        if response.status_code == 429:
-            return Outcome.slow_down(
-                "Twilio 429: too many requests", retry_after(response.headers.get("Retry-After"))
-            )
-        if response.status_code >= 500:
-            return Outcome.retry(f"Twilio {response.status_code}")
-        if response.status_code >= 400:
-            code = str(answer.get("code") or "")
-            error = f"Twilio {response.status_code} {code}: {answer.get('message', '')}"
-            if code == CARRIER_STOP:
-                return Outcome.opted_out_at_carrier(error, {"error_code": code})
-            return Outcome.failed(error)
-        return Outcome.sent(provider_id=answer.get("sid"), provider_status=answer.get("status"))
+    async def _post(self, client: httpx.AsyncClient, row) -> httpx.Response:
+        return await client.post(
+            self.endpoint,
+            data={
+                **self.sender,
+                "To": row.recipient,
+                "Body": row.body_text,
+                "StatusCallback": self.status_callback,
+            },
+        )
+
+
+def _outcome(response: httpx.Response) -> Outcome:
+    """What Twilio's answer to one text means for its outbox row."""
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = {}
+    if response.status_code == 429:
+        return Outcome.slow_down(
+            "Twilio 429: too many requests", retry_after(response.headers.get("Retry-After"))
+        )
+    if response.status_code >= 500:
+        return Outcome.retry(f"Twilio {response.status_code}")
+    if response.status_code >= 400:
+        code = str(answer.get("code") or "")
+        error = f"Twilio {response.status_code} {code}: {answer.get('message', '')}"
+        if code == CARRIER_STOP:
+            return Outcome.opted_out_at_carrier(error, {"error_code": code})
+        return Outcome.failed(error)
+    return Outcome.sent(provider_id=answer.get("sid"), provider_status=answer.get("status"))
 
 
 def retry_after(header: str | None, *, now: dt.datetime | None = None) -> dt.timedelta:

@@ -306,6 +306,11 @@ def test_the_alert_count_query_reads_only_the_partial_indexes_of_the_ledger(port
         ("email", "SMTPConnectError: Error connecting on port 1", "connection_refused"),
         ("email", "SMTPConnectTimeoutError: Timed out connecting", "timeout"),
         ("email", "SMTPServerDisconnected: Unexpected EOF received", "connection_lost"),
+        (
+            "email",
+            "SMTPException: SMTP STARTTLS extension not supported by server",
+            "tls_unavailable",
+        ),
         ("email", "gave up", "unknown"),
         ("email", "", "no_error_yet"),
     ],

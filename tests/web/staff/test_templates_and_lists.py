@@ -280,7 +280,7 @@ def test_a_text_to_a_list_reaches_its_members_once_per_number_and_names_who_is_s
         "/staff/messages/send", {**form, "send_token": token}, token_from="/staff/messages"
     )
     assert sent.status_code == 200 and "Mass text" in sent.text
-    wait_for_queueing(portal)  # texts are queued after Send answers
+    wait_for_queueing(portal)  # the texts are queued in the background, after Send answers
     texts = portal.rows(
         "SELECT recipient, body_text FROM outbox WHERE template = 'mass_text' ORDER BY recipient"
     )
