@@ -12,6 +12,7 @@ import contextlib
 import itertools
 import re
 import sqlite3
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -196,6 +197,8 @@ class Database:
             # `databases` gives every connection its own empty in-memory database.
             raise DatabaseError("an in-memory database loses everything: use a file")
         self.url = url
+        # How deep each connection is in writes now: a write inside a write is a savepoint.
+        self._write_depth: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
         if url.startswith("sqlite"):
             self.dialect = "sqlite"
             self._db = _Databases(url, factory=PragmaConnection)
@@ -230,23 +233,48 @@ class Database:
         """One short write transaction. Never do network I/O inside it.
 
         `turn_timeout` bounds the wait for this process's turn to write (DatabaseBusy after
-        it); the database's own busy timeout bounds the wait for other processes."""
-        async with self._writer_turn(turn_timeout), self._db.connection() as connection:
-            conn = Conn(connection, self.dialect)
-            # Plain BEGIN lets two SQLite read-then-write transactions deadlock into "database
-            # is locked"; IMMEDIATE takes the write lock first and waits on busy_timeout.
-            begin = "BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN"
-            try:
-                await _to_the_end(connection.execute(begin))
+        it); the database's own busy timeout bounds the wait for other processes. A write
+        opened inside another in the same task is a savepoint of it (`portal copy-database`
+        migrates and copies in one transaction)."""
+        # `databases` hands the same connection to every use within one task.
+        connection = self._db.connection()
+        depth = self._write_depth.get(connection, 0)
+        if depth:
+            statements = _savepoint_statements(f"portal_write_{depth}")
+            async with self._transaction(connection, *statements, depth=depth + 1) as conn:
                 yield conn
-            except BaseException:
-                # After a full disk, an I/O error or a lost connection the database may have
-                # rolled back already: a failing ROLLBACK must not hide the error that caused it.
-                with contextlib.suppress(*_ROLLBACK_ERRORS):
-                    await _to_the_end(connection.execute("ROLLBACK"))
-                raise
+            return
+        # Plain BEGIN lets two SQLite read-then-write transactions deadlock into "database
+        # is locked"; IMMEDIATE takes the write lock first and waits on busy_timeout.
+        begin = "BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN"
+        async with (
+            self._writer_turn(turn_timeout),
+            connection,
+            self._transaction(connection, begin, "COMMIT", "ROLLBACK", depth=1) as conn,
+        ):
+            yield conn
+
+    @contextlib.asynccontextmanager
+    async def _transaction(
+        self, connection, begin: str, commit: str, rollback: str, *, depth: int
+    ) -> AsyncIterator[Conn]:
+        self._write_depth[connection] = depth
+        try:
+            await _to_the_end(connection.execute(begin))
+            yield Conn(connection, self.dialect)
+        except BaseException:
+            # After a full disk, an I/O error or a lost connection the database may have
+            # rolled back already: a failing ROLLBACK must not hide the error that caused it.
+            with contextlib.suppress(*_ROLLBACK_ERRORS):
+                await _to_the_end(connection.execute(rollback))
+            raise
+        else:
+            await _to_the_end(connection.execute(commit))
+        finally:
+            if depth == 1:
+                self._write_depth.pop(connection, None)
             else:
-                await _to_the_end(connection.execute("COMMIT"))
+                self._write_depth[connection] = depth - 1
 
     @contextlib.asynccontextmanager
     async def _writer_turn(self, timeout: float | None) -> AsyncIterator[None]:
@@ -288,6 +316,15 @@ class Database:
             found[k] != v for k, v in SQLITE_PRAGMAS.items() if k != "journal_mode"
         ):
             raise DatabaseError(f"SQLite connection is missing required PRAGMAs: {found}")
+
+
+def _savepoint_statements(name: str) -> tuple[str, str, str]:
+    """Begin, commit and roll back a savepoint: a nested write's own all-or-nothing."""
+    return (
+        f"SAVEPOINT {name}",
+        f"RELEASE SAVEPOINT {name}",
+        f"ROLLBACK TO SAVEPOINT {name}",
+    )
 
 
 def split_sql(script: str) -> list[str]:

@@ -82,3 +82,27 @@ async def test_foreign_keys_are_enforced(db):
                 "INSERT INTO people (family_id, kind, first_name, last_name, created_at,"
                 " updated_at) VALUES (999, 'student', 'A', 'B', 'now', 'now')"
             )
+
+
+async def test_a_write_inside_a_write_is_a_savepoint_of_it(db):
+    async def family_names():
+        async with db.read() as conn:
+            return [r.name for r in await conn.fetch_all("SELECT name FROM families ORDER BY id")]
+
+    insert = "INSERT INTO families (name, created_at) VALUES (:n, '2026-01-01')"
+    async with db.write() as outer:
+        await outer.execute(insert, {"n": "kept"})
+        with pytest.raises(RuntimeError):
+            async with db.write() as inner:
+                await inner.execute(insert, {"n": "undone with its savepoint"})
+                raise RuntimeError("inner fails")
+        async with db.write() as inner:
+            await inner.execute(insert, {"n": "released into the outer"})
+    assert await family_names() == ["kept", "released into the outer"]
+
+    with pytest.raises(RuntimeError):
+        async with db.write() as outer:
+            async with db.write() as inner:
+                await inner.execute(insert, {"n": "gone with the outer"})
+            raise RuntimeError("outer fails")
+    assert await family_names() == ["kept", "released into the outer"]
