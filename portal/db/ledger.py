@@ -110,6 +110,19 @@ async def put_state(
     )
 
 
+async def lock_number(conn: Conn, phone: str) -> None:
+    """Hold this number's lock until the transaction ends, before reading its suppression.
+
+    On PostgreSQL two instances may take two STOPs from one number at the same moment: each
+    would find no suppression, and both would record it (or the second would hit the primary
+    key). An advisory lock works even before the number has a row to lock. SQLite runs one
+    write transaction at a time already."""
+    if conn.dialect == "postgresql":
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(:phone, 0))", {"phone": phone}
+        )
+
+
 async def suppression(conn: Conn, phone: str) -> Row | None:
     return await conn.fetch_one(
         "SELECT phone, active, source, last_event_id, updated_at FROM phone_suppressions"
