@@ -7,6 +7,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import os
+import random
 import re
 import socket
 import subprocess
@@ -34,7 +35,9 @@ CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def free_port() -> int:
-    for port in PORTS:
+    # From a random place in the range: two runs on one machine rarely probe the same port.
+    start = random.randrange(len(PORTS))
+    for port in [*PORTS[start:], *PORTS[:start]]:
         with socket.socket() as probe:
             try:
                 probe.bind(("127.0.0.1", port))
@@ -59,6 +62,10 @@ class Deployment:
         self.mailbox = smtp_server
         self.tmp_path = tmp_path
         self.processes: list[tuple[subprocess.Popen, object]] = []
+        if database_url.startswith("postgresql"):
+            # Each process's pool opens its connections as needed, not ten at start: several
+            # processes (and test runs) share the server's max_connections.
+            database_url += "?min_size=1"
         self.settings = {
             "ENVIRONMENT": "development",
             "DATABASE_URL": database_url,
@@ -100,19 +107,25 @@ class Deployment:
         return process
 
     def serve(self, name: str = "serve", **changes: str) -> str:
-        """Start `portal serve` on a free port; its base URL once it answers /healthz."""
-        port = free_port()
-        process = self._start(
-            ["serve", "--host", "127.0.0.1", "--port", str(port)], name, **changes
-        )
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:  # readiness, not a timing assertion
-            assert process.poll() is None, self.log(name)
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                    return base
-            time.sleep(0.05)
+        """Start `portal serve` on a free port; its base URL once it listens and answers."""
+        for _ in range(3):
+            port = free_port()
+            process = self._start(
+                ["serve", "--host", "127.0.0.1", "--port", str(port)], name, **changes
+            )
+            listening = f"Uvicorn running on http://127.0.0.1:{port}"
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 15
+            # Readiness, not a timing assertion. Our own process must say it listens: another
+            # run on this machine may have taken the port between the probe and the bind.
+            while time.monotonic() < deadline and process.poll() is None:
+                if listening in self.log(name):
+                    with contextlib.suppress(httpx.TransportError):
+                        if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                            return base
+                time.sleep(0.05)
+            if process.poll() is None:
+                break  # alive but never ready: say so below, with its log
         raise AssertionError(f"{name} never answered:\n{self.log(name)}")
 
     def worker(self, name: str = "worker", **changes: str) -> subprocess.Popen:
