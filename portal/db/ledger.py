@@ -55,7 +55,15 @@ async def append_event(
 
 
 async def state_for_update(conn: Conn, person_id: int) -> Row | None:
-    """Current state inside a write transaction (SQLite's BEGIN IMMEDIATE already serialises)."""
+    """Current state inside a write transaction (SQLite's BEGIN IMMEDIATE already serialises).
+
+    On PostgreSQL the person's row is locked first: someone never asked has no state row to
+    lock, and two first answers at once would both insert one. NO KEY UPDATE, the lock an
+    UPDATE of their details takes, so rows that merely refer to the person still go in."""
+    if conn.dialect == "postgresql":
+        await conn.execute(
+            "SELECT id FROM people WHERE id = :id FOR NO KEY UPDATE", {"id": person_id}
+        )
     return await _state(conn, person_id, lock=conn.dialect == "postgresql")
 
 
