@@ -17,6 +17,12 @@ class FakeTwilio:
         # Each answer: (status, json body, seconds to wait first, headers). Default: 201 queued.
         self.answers: collections.deque[tuple[int, dict, float, dict]] = collections.deque()
         self._count = 0
+        # hold(n): the next n requests wait, received but unanswered, until release().
+        self._lock = threading.Condition()
+        self._to_hold = 0
+        self.held = 0
+        self._released = threading.Event()
+        self._released.set()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -24,8 +30,16 @@ class FakeTwilio:
                 length = int(self.headers.get("Content-Length", 0))
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
                 auth = base64.b64decode(self.headers["Authorization"].split()[1]).decode()
-                fake.requests.append({"path": self.path, "form": form, "auth": auth})
-                status, body, delay, headers = fake._next_answer()
+                with fake._lock:
+                    fake.requests.append({"path": self.path, "form": form, "auth": auth})
+                    status, body, delay, headers = fake._next_answer()
+                    holding = fake._to_hold > 0
+                    if holding:
+                        fake._to_hold -= 1
+                        fake.held += 1
+                        fake._lock.notify_all()
+                if holding:
+                    fake._released.wait(timeout=30)
                 time.sleep(delay)
                 payload = json.dumps(body).encode()
                 try:
@@ -65,6 +79,20 @@ class FakeTwilio:
     ) -> None:
         self.answers.append((status, body or {}, delay, headers or {}))
 
+    def hold(self, count: int) -> None:
+        """Keep the next `count` requests waiting for an answer until release(): a sender is
+        then caught in the middle of its work, at a point the test chose."""
+        with self._lock:
+            self._released.clear()
+            self._to_hold, self.held = count, 0
+
+    def wait_held(self, count: int, timeout: float = 10.0) -> bool:
+        with self._lock:
+            return self._lock.wait_for(lambda: self.held >= count, timeout)
+
+    def release(self) -> None:
+        self._released.set()
+
     def texts_to(self, number: str) -> list[str]:
         return [r["form"]["Body"] for r in self.requests if r["form"].get("To") == number]
 
@@ -73,5 +101,6 @@ class FakeTwilio:
         return self
 
     def stop(self) -> None:
+        self.release()
         self._server.shutdown()
         self._server.server_close()

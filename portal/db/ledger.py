@@ -55,7 +55,15 @@ async def append_event(
 
 
 async def state_for_update(conn: Conn, person_id: int) -> Row | None:
-    """Current state inside a write transaction (SQLite's BEGIN IMMEDIATE already serialises)."""
+    """Current state inside a write transaction (SQLite's BEGIN IMMEDIATE already serialises).
+
+    On PostgreSQL the person's row is locked first: someone never asked has no state row to
+    lock, and two first answers at once would both insert one. NO KEY UPDATE, the lock an
+    UPDATE of their details takes, so rows that merely refer to the person still go in."""
+    if conn.dialect == "postgresql":
+        await conn.execute(
+            "SELECT id FROM people WHERE id = :id FOR NO KEY UPDATE", {"id": person_id}
+        )
     return await _state(conn, person_id, lock=conn.dialect == "postgresql")
 
 
@@ -108,6 +116,19 @@ async def put_state(
             "now": now,
         },
     )
+
+
+async def lock_number(conn: Conn, phone: str) -> None:
+    """Hold this number's lock until the transaction ends, before reading its suppression.
+
+    On PostgreSQL two instances may take two STOPs from one number at the same moment: each
+    would find no suppression, and both would record it (or the second would hit the primary
+    key). An advisory lock works even before the number has a row to lock. SQLite runs one
+    write transaction at a time already."""
+    if conn.dialect == "postgresql":
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(:phone, 0))", {"phone": phone}
+        )
 
 
 async def suppression(conn: Conn, phone: str) -> Row | None:

@@ -79,17 +79,30 @@ class OutboxDispatcher:
         if not rows:
             return 0
         outcomes: dict[int, Outcome] = {}
-        sendable = await self._refuse_what_the_gate_refuses(rows, outcomes)
-        # Only texts handed to the provider count against the pace, not those refused.
-        self.sms_in_second += sum(1 for r in sendable if r.channel == "sms")
         for channel, provider in self.providers.items():
-            batch = [r for r in sendable if r.channel == channel]
-            if batch:
-                outcomes.update(await provider.send_batch(batch))
+            batch = [r for r in rows if r.channel == channel]
+            if channel == "sms":
+                await self._send_texts(provider, batch, outcomes)
+            elif sendable := await self._refuse_what_the_gate_refuses(batch, outcomes):
+                outcomes.update(await provider.send_batch(sendable))
         for row in rows:
             outcomes.setdefault(row.id, Outcome.retry(f"no provider for {row.channel}"))
         await self._record(rows, outcomes)
         return len(rows)
+
+    async def _send_texts(self, provider: Provider, rows, outcomes) -> None:
+        """Each text is asked the gate just before it is handed over: sending a batch takes a
+        while, and a STOP taken meanwhile (by any instance) must stop the rest of the batch
+        for that number, not only the texts leased after it (rule 3)."""
+
+        async def may_send(row) -> bool:
+            if not await self._refuse_what_the_gate_refuses([row], outcomes):
+                return False
+            # Only texts handed to the provider count against the pace, not those refused.
+            self.sms_in_second += 1
+            return True
+
+        outcomes.update(await provider.send_batch(rows, may_send=may_send))
 
     async def _refuse_what_the_gate_refuses(self, rows, outcomes) -> list:
         """Consent is asked again at send time, not only when the row was queued (rule 2)."""

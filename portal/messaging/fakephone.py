@@ -13,7 +13,7 @@ import datetime as dt
 import secrets
 
 from portal.messaging import twilio
-from portal.messaging.providers import Outcome
+from portal.messaging.providers import MaySend, Outcome
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,9 +44,11 @@ class FakePhone:
         # fake phone's buttons say what became of them.
         self._sent: dict[str, tuple[str, str]] = {}
 
-    async def send_batch(self, rows: list) -> dict[int, Outcome]:
+    async def send_batch(self, rows: list, may_send: MaySend | None = None) -> dict[int, Outcome]:
         outcomes = {}
         for row in rows:
+            if may_send is not None and not await may_send(row):
+                continue
             sid = "SM" + secrets.token_hex(16)
             self._add(row.recipient, "to phone", row.body_text, sid)
             self._sent[sid] = (row.recipient, "sent")

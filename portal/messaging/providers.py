@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
+
+# Asked just before each row is handed over; a row it refuses is left out of the outcomes
+# (whoever asked records why). Sending a batch takes a while, and a STOP taken meanwhile must
+# stop the rest of it for that number.
+MaySend = Callable[[Any], Awaitable[bool]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,7 +59,9 @@ class Provider(Protocol):
 
     channel: str
 
-    async def send_batch(self, rows: list) -> dict[int, Outcome]: ...
+    async def send_batch(
+        self, rows: list, may_send: MaySend | None = None
+    ) -> dict[int, Outcome]: ...
 
 
 class SendGate(Protocol):

@@ -9,7 +9,7 @@ from email.policy import SMTP as SMTP_POLICY
 
 import aiosmtplib
 
-from portal.messaging.providers import Outcome
+from portal.messaging.providers import MaySend, Outcome
 from portal.settings import Settings
 
 
@@ -77,7 +77,7 @@ class SmtpProvider:
             start_tls=self.tls == "starttls",
         )
 
-    async def send_batch(self, rows: list) -> dict[int, Outcome]:
+    async def send_batch(self, rows: list, may_send: MaySend | None = None) -> dict[int, Outcome]:
         outcomes: dict[int, Outcome] = {}
         client = self._client()
         try:
@@ -88,6 +88,8 @@ class SmtpProvider:
             return {row.id: _outcome_for(exc) for row in rows}
         try:
             for row in rows:
+                if may_send is not None and not await may_send(row):
+                    continue
                 try:
                     message = build_message(row, mail_from=self.mail_from)
                 except (ValueError, TypeError) as exc:

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 import httpx
 
-from portal.messaging.providers import DeliveryReport, InboundText, Outcome
+from portal.messaging.providers import DeliveryReport, InboundText, MaySend, Outcome
 
 CARRIER_STOP = "21610"  # "Attempt to send to unsubscribed recipient": the handset sent STOP
 # How long texts wait after Twilio did not answer one (a timeout, a refused connection).
@@ -93,10 +93,12 @@ class TwilioProvider:
             status_callback=status_callback,
         )
 
-    async def send_batch(self, rows: list) -> dict[int, Outcome]:
+    async def send_batch(self, rows: list, may_send: MaySend | None = None) -> dict[int, Outcome]:
         outcomes = {}
         async with httpx.AsyncClient(auth=self.auth, timeout=self.timeout) as client:
-            for row in rows:
+            for n, row in enumerate(rows):
+                if may_send is not None and not await may_send(row):
+                    continue
                 try:
                     response = await self._post(client, row)
                 except httpx.HTTPError as exc:  # timeouts and refused connections: try again later
@@ -104,13 +106,12 @@ class TwilioProvider:
                     # The rest wait, unsent, rather than each waiting out its own timeout: a
                     # batch that outlived its lease would be sent by another dispatcher as well.
                     held = Outcome.slow_down(f"held back: {outcomes[row.id].error}", UNANSWERED)
-                    outcomes.update({waiting.id: held for waiting in rows[len(outcomes) :]})
+                    outcomes.update({waiting.id: held for waiting in rows[n + 1 :]})
                     break
                 outcome = outcomes[row.id] = _outcome(response)
                 if outcome.retry_after is not None:
                     # Twilio said too many: the rest of the batch waits as long, unsent.
-                    for waiting in rows[len(outcomes) :]:
-                        outcomes[waiting.id] = outcome
+                    outcomes.update({waiting.id: outcome for waiting in rows[n + 1 :]})
                     break
         return outcomes
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+from staff_steps import add_person
+
 from portal.consent.gate import ConsentGate
 from portal.messaging import outbox
 from portal.messaging.dispatcher import LEASE, OutboxDispatcher, backoff
-from portal.messaging.providers import Outcome
+from portal.messaging.providers import InboundText, Outcome
+from portal.replies.inbound import handle_inbound
 
 
 class Recorder:
@@ -20,8 +23,9 @@ class Recorder:
         self.sent: list[tuple[int, str]] = []
         self.answer = answer
 
-    async def send_batch(self, rows):
+    async def send_batch(self, rows, may_send=None):
         await asyncio.sleep(0)  # let the other dispatcher run in between
+        rows = [row for row in rows if may_send is None or await may_send(row)]
         self.sent += [(row.id, row.message_id) for row in rows]
         return {
             row.id: Outcome(self.answer, error="" if self.answer == "sent" else "try later")
@@ -107,3 +111,60 @@ def test_a_retried_row_waits_for_its_backoff_and_keeps_its_message_id(portal, cl
     flaky.answer = "sent"
     portal.call(dispatcher.drain)
     assert len(flaky.sent) == 2 and flaky.sent[0][1] == flaky.sent[1][1]
+
+
+class StopsWhileSending:
+    """An SMS provider during whose first send the last recipient's STOP is taken and
+    committed (as another instance would take it)."""
+
+    channel = "sms"
+
+    def __init__(self, portal, phone: str) -> None:
+        self.portal, self.phone = portal, phone
+        self.sent: list[str] = []
+
+    async def send_batch(self, rows, may_send=None):
+        handed_over = []
+        for row in rows:
+            if may_send is not None and not await may_send(row):
+                continue
+            handed_over.append(row)
+            if not self.sent:
+                text = InboundText(
+                    message_sid="SM" + "9" * 32, from_phone=self.phone, to_phone="", body="STOP"
+                )
+                async with self.portal.ctx.db.write() as conn:
+                    await handle_inbound(conn, self.portal.ctx, text)
+            self.sent.append(row.recipient)
+        return {row.id: Outcome("sent") for row in handed_over}
+
+
+def test_a_stop_taken_while_a_batch_of_texts_goes_out_stops_that_numbers_text_in_the_batch(
+    portal,
+):
+    phones = ["+12015550150", "+12015550151", "+12015550152"]
+    people = [add_person(portal, f"Riley{n}", phone) for n, phone in enumerate(phones)]
+
+    async def queue():
+        async with portal.ctx.db.write() as conn:
+            await outbox.queue_texts(
+                conn,
+                portal.ctx,
+                [
+                    outbox.Text(to=phone, body="Class is on", person_id=person)
+                    for phone, person in zip(phones, people, strict=True)
+                ],
+                template="mass_text",
+            )
+
+    portal.call(queue)
+    provider = StopsWhileSending(portal, phones[-1])
+    dispatcher = OutboxDispatcher(portal.ctx, {"sms": provider}, ConsentGate())
+    # One lease takes all three texts; the STOP commits after it, during the first send.
+    portal.call(dispatcher.run_once)
+    assert provider.sent == phones[:2]
+    [row] = portal.rows(
+        "SELECT status FROM outbox WHERE recipient = :p AND template = 'mass_text'",
+        {"p": phones[-1]},
+    )
+    assert row.status == "blocked"

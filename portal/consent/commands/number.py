@@ -44,6 +44,7 @@ async def suppress_number(
     The suppression also covers people given this number later: their status is read through
     the suppression table, not copied onto them.
     """
+    await ledger.lock_number(conn, phone)  # two STOPs from one number: one after the other
     existing = await ledger.suppression(conn, phone)
     already = existing is not None and existing.active
     event_id = None
@@ -94,6 +95,7 @@ async def lift_suppression(
     """START / UNSTOP from the handset: the only way a STOP is lifted (rule 5)."""
     if actor.kind != "handset":
         raise StopLocked()
+    await ledger.lock_number(conn, phone)
     existing = await ledger.suppression(conn, phone)
     if existing is not None and existing.active:
         await number_event(

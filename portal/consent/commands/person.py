@@ -55,10 +55,12 @@ async def set_texting(
     demo's history), which was confirmed then, not now.
     """
     evidence = dict(evidence or {})
+    # The state first, then the person: on PostgreSQL a STOP of this number may hold the
+    # state's lock, and the person read after it then sees that STOP (rule 5), not before it.
+    state = await ledger.state_for_update(conn, person_id)
     person = await people_rows.by_id(conn, person_id)
     if person is None:
         raise LookupError(person_id)
-    state = await ledger.state_for_update(conn, person_id)
     old = Status(state.status) if state else Status.NONE
     # Opt-out is always immediate, from any channel, for any message (rule 3).
     new = opt_in_status(person, channel, actor, evidence) if allow else Status.OPTED_OUT
