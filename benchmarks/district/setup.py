@@ -78,8 +78,6 @@ class Stage:
             "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
             "TWILIO_FROM_NUMBER": ORG_NUMBER,
             "TWILIO_API_URL": f"http://127.0.0.1:{self.twilio_port}",
-            # A short code's pace: the 2,000 STOP confirmations leave in seconds, not an hour.
-            "SMS_PER_SECOND": "100",
             "SPOOL_DIR": str(workdir / "spool"),
         }
         self.procs = Processes(workdir, self.env)
