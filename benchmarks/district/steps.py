@@ -23,9 +23,10 @@ def _ok(result: dict) -> tuple[int, str]:
     return bad, ", ".join(f"{n}×{status}" for status, n in sorted(result["statuses"].items()))
 
 
-async def roster_import(stage: Stage, sizes, workdir) -> list:
+async def roster_import(stage: Stage, sizes) -> list:
     """`portal import-roster` of the district's roster (its own process, as an office runs it),
     against plain sqlite3 executemany of the same people."""
+    workdir = stage.workdir
     rows = data.roster_rows(sizes.import_rows, 0, saves_students=32)
     path = workdir / "roster-1.csv"
     data.write_roster(path, rows)
@@ -414,9 +415,10 @@ async def export(stage: Stage, sizes) -> list:
     ]
 
 
-async def stop_during_import(stage: Stage, sizes, workdir) -> list:
+async def stop_during_import(stage: Stage, sizes) -> list:
     """STOPs from distinct numbers, 20 a second, while `portal import-roster` writes another
     district-sized roster in its own process: p99 answer and how many were lost."""
+    workdir = stage.workdir
     path = workdir / "roster-2.csv"
     data.write_roster(path, data.roster_rows(sizes.import_rows, sizes.import_rows))
     numbers = [data.phone(i) for i in range(sizes.import_rows) if i % 5 in (2, 3)]
