@@ -11,6 +11,7 @@ import hmac
 import json
 import re
 import secrets
+import shutil
 import subprocess
 import sys
 import time
@@ -181,6 +182,8 @@ class Stage:
 
     def wrk(self, url: str, seconds: int, headers: dict[str, str] | None = None) -> dict:
         """wrk, 2 threads, 32 connections: requests a second and how many were not 2xx/3xx."""
+        if shutil.which("wrk") is None:
+            raise RuntimeError("wrk is not installed: apt-get install wrk")
         argv = ["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency"]
         for name, value in (headers or {}).items():
             argv += ["-H", f"{name}: {value}"]
