@@ -140,7 +140,11 @@ class PortalDriver:
         """Run the outbox dispatcher until nothing is due; return the mail it sent, newest first.
 
         Tests run no background dispatcher, so everything caught here came from this call.
+        Mass texts still being queued in the background are waited for first: they are due.
         """
+        queueing = getattr(self.app.state, "mass_text_queueing", None)
+        if queueing is not None:
+            self.call(queueing.join)
         self.mailbox.clear()
         self.call(self.app.state.dispatcher.drain)
         return self.mailbox.messages()

@@ -9,7 +9,7 @@ import re
 
 import pytest
 from fake_twilio import FakeTwilio
-from staff_steps import add_person, login_as, receive_text
+from staff_steps import add_person, login_as, receive_text, wait_for_queueing
 from twilio_steps import status_in, with_twilio
 
 TOKEN_RE = re.compile(r'name="send_token" value="([^"]+)"')
@@ -32,7 +32,9 @@ def send(portal, body: str):
     page = portal.post("/staff/messages/preview", {"body": body}, token_from="/staff/messages")
     token = TOKEN_RE.search(page.text).group(1)
     form = {"body": body, "send_token": token}
-    return portal.post("/staff/messages/send", form, token_from="/staff/messages")
+    sent = portal.post("/staff/messages/send", form, token_from="/staff/messages")
+    wait_for_queueing(portal)  # the texts are queued in the background, after Send answers
+    return sent
 
 
 def mass_text_id(portal) -> int:
