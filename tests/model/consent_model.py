@@ -115,8 +115,9 @@ class Model:
             self._owe("opt_in_confirmation", p.phone)
 
     def ask(self, p: Person) -> None:
-        """The CLICK HERE email, only to an address the person owns (rule 4)."""
-        if p.email and p.phone and p.email_confirmed:
+        """The CLICK HERE email, only to an address the person owns (rule 4), and never to
+        someone blocked: they could not say Yes."""
+        if p.email and p.phone and p.email_confirmed and not p.blocked:
             self.links.append(Link(p.name, p.version, p.phone, self.now))
             self._owe("consent_request", p.email)
 
