@@ -222,6 +222,16 @@ def link_answer(m: Model, link: Link, yes: bool) -> str:
     return "answered"
 
 
+def new_link(m: Model, link: Link) -> None:
+    """ "Email me a new link" from any link of theirs: to the address on file, even after an
+    answer, at most three an hour, never over a STOP or a block."""
+    p = m.people[link.person]
+    hour_ago = m.now - dt.timedelta(hours=1)
+    recent = [x for x in m.links if x.person == p.name and x.issued_at > hour_ago]
+    if len(recent) < 3 and p.phone not in m.suppressed:
+        m.ask(p)
+
+
 def text_in(m: Model, phone: str, keyword: str, sid: str) -> None:
     """A text from a handset; Twilio may deliver the same one again (same sid)."""
     if sid in m.seen_sids:

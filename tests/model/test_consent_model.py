@@ -17,6 +17,7 @@ from hypothesis import event
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
+    initialize,
     invariant,
     precondition,
     rule,
@@ -100,6 +101,12 @@ class PortalConsentMachine(RuleBasedStateMachine):
 
     # -- the parent's portal (rules 4 and 6) --------------------------------------------
 
+    @initialize(ask_jordan=st.booleans())
+    def maybe_the_parent_asks_jordan_first(self, ask_jordan):
+        """Half the runs start with a CLICK HERE email on its way, so links get answered."""
+        if ask_jordan:
+            self.parent_switches_texting("Jordan", True)
+
     @rule(who=st.sampled_from(PARENT_EDITS), allow=st.booleans())
     def parent_switches_texting(self, who, allow):
         """The everyday save: only *Allow text messaging?* set, the details as they are."""
@@ -168,6 +175,15 @@ class PortalConsentMachine(RuleBasedStateMachine):
         event(f"link answer: {outcome}")
         assert response.status_code < 500, response.text
         assert (outcome == "answered") == ("Thank you" in response.text), outcome
+
+    @precondition(lambda self: self.received_links())
+    @rule(data=st.data())
+    def someone_asks_for_a_new_link(self, data):
+        link = data.draw(st.sampled_from(self.received_links()))
+        portal = self.world.become("link holder")
+        response = portal.post(f"{link.url}/new-link", {}, token_from="/login")
+        assert response.status_code == 200, response.text
+        cm.new_link(self.model, link)
 
     # -- the handset (rules 5 and 8) -----------------------------------------------------
 
