@@ -294,13 +294,15 @@ def staff_block(m: Model, who: str, blocked: bool) -> None:
     p.blocked = blocked
 
 
-def import_row(m: Model, who: str, texting: str) -> bool:
-    """One roster row for a person, with their number: an import corrects only an import, and
-    never opts in over a STOP or a block (README, Roster CSV)."""
+def import_row(m: Model, who: str, texting: str, phone: str) -> bool:
+    """One roster row for a person: an import corrects only an import, never opts in over a
+    STOP or a block, nor for a number other than the person's (README, Roster CSV)."""
     p = m.people[who]
-    if texting == "yes" and (p.phone in m.suppressed or p.blocked):
+    if texting == "yes" and (phone in m.suppressed or p.blocked):
         raise Refused("the row is an error: nothing imports")
-    same_number = p.version and p.consent_phone == p.phone
+    if texting == "yes" and phone != p.phone:
+        return True  # consent is per number (rule 6)
+    same_number = p.version and p.consent_phone == p.phone == phone
     if texting and same_number and p.last_channel not in (None, "import"):
         return True  # the person's own answer stands
     if texting:

@@ -269,18 +269,21 @@ class PortalConsentMachine(RuleBasedStateMachine):
         cm.staff_request(self.model, who)
 
     @rule(
-        who=st.sampled_from(["Pat", "Jordan", "Avery", "Morgan", "Casey"]),
+        who=st.sampled_from(SUBJECTS),
         texting=st.sampled_from(["yes", "no", ""]),
+        phone=st.sampled_from([None, None, *NUMBERS]),
     )
-    def staff_import_a_roster_row(self, who, texting):
+    def staff_import_a_roster_row(self, who, texting, phone):
+        """A row for someone already here, with their number (None) or another one."""
         p = self.model.people[who]
-        if not p.phone:
+        phone = phone or p.phone
+        if not phone:
             return
         family = "Lee" if who in ("Morgan", "Casey") else "Parker"
         note = "paper form 2026" if texting == "yes" else ""
         csv = (
             "family,kind,first_name,last_name,email,cell_phone,texting,consent_note\n"
-            f"{family},{p.kind},{who},{family},,{p.phone},{texting},{note}\n"
+            f"{family},{p.kind},{who},{family},,{phone},{texting},{note}\n"
         )
         staff = self.as_staff()
         token = staff.csrf("/staff/import")
@@ -290,7 +293,7 @@ class PortalConsentMachine(RuleBasedStateMachine):
             files={"file": ("roster.csv", csv.encode(), "text/csv")},
         )
         start = IMPORT_RE.search(review.text)
-        done = self.model.transaction(cm.import_row, self.model, who, texting)
+        done = self.model.transaction(cm.import_row, self.model, who, texting, phone)
         assert (start is not None) == (done is not None), review.text
         if start:
             job = staff.post(start.group(1), {}, token_from=review.url.path)
