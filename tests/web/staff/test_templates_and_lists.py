@@ -7,7 +7,7 @@ import json
 import re
 
 import pytest
-from staff_steps import add_person, login_as, receive_text
+from staff_steps import add_person, login_as, receive_text, wait_for_queueing
 
 from portal.db import people as people_rows
 from portal.messaging import segments
@@ -280,6 +280,7 @@ def test_a_text_to_a_list_reaches_its_members_once_per_number_and_names_who_is_s
         "/staff/messages/send", {**form, "send_token": token}, token_from="/staff/messages"
     )
     assert sent.status_code == 200 and "Mass text" in sent.text
+    wait_for_queueing(portal)  # the texts are queued in the background
     texts = portal.rows(
         "SELECT recipient, body_text FROM outbox WHERE template = 'mass_text' ORDER BY recipient"
     )
