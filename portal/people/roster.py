@@ -291,6 +291,11 @@ def _consent_plan(step: RowPlan, person, stopped: set[str]) -> str | None:
     if person is not None:
         if row.texting == "yes" and person.blocked:
             return "texting to this person is blocked"
+        if row.texting == "yes" and row.cell_phone != person.cell_phone:
+            # The agreement on file names another number than the person has now: consent is
+            # per number, and a new number starts from nothing (rule 6).
+            step.notes.append("not opted in: the portal has another cell phone for this person")
+            return None
         same_number = person.consent_phone == person.cell_phone == row.cell_phone
         if same_number and person.consent_channel not in (None, Channel.IMPORT):
             step.notes.append("kept the answer already on file")

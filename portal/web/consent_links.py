@@ -166,6 +166,19 @@ async def answer(request: Request) -> Response:
             return _page(
                 request, "stopped", status_code=409, page=page, organization=_Organization(page)
             )
+        except rules.ConsentError as refusal:
+            # Blocked by the office since the email went out (or another refusal): the answer
+            # is not recorded, the link stays unused, and the page says why.
+            return _page(
+                request,
+                "problem",
+                status_code=409,
+                kind="refused",
+                refusal=refusal,
+                page=page,
+                token=token,
+                organization=_Organization(page),
+            )
         await ctx.consent_links.use(conn, page.link_id, answer=choice)
     return _page(request, "thanks", page=page, choice=choice, organization=_Organization(page))
 

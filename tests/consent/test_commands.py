@@ -302,6 +302,17 @@ def test_a_phone_change_resets_to_not_opted_in_and_queues_a_request(portal):
     assert json.loads(event.evidence) == {"previous_phone": "+12015550101"}
 
 
+def test_a_blocked_persons_new_number_is_reset_but_not_sent_a_request_they_could_not_answer(
+    portal,
+):
+    pat = portal.person_id("Pat")
+    office = Actor(kind="staff", label="office")
+    in_write(portal, lambda conn: commands.block(conn, portal.ctx, person_id=pat, actor=office))
+    change = set_phone(portal, pat, "+12015550199")
+    assert change.new_status == Status.NONE
+    assert outbox(portal, "consent_request") == []
+
+
 def test_an_opt_in_given_for_an_older_number_does_not_carry_over(portal):
     pat = portal.person_id("Pat")
     # The number changes without the reset being recorded (an import, a bug elsewhere): the

@@ -130,6 +130,16 @@ def test_an_import_never_overrides_an_answer_the_person_gave(env, capsys):
     assert events(env) == [("sms_keyword", "opted_out")]
 
 
+def test_an_agreement_for_another_number_than_the_portals_opts_nobody_in(env, capsys):
+    """Found by the model-based test's review: consent is per number (rule 6)."""
+    first = (HEADER + "Diaz,contact,Eva,Diaz,,2015550137,,\r\n").encode()
+    assert run_import(env, capsys, first)[0] == 0
+    content = (HEADER + "Diaz,contact,Eva,Diaz,,2015550139,yes,paper form\r\n").encode()
+    code, out = run_import(env, capsys, content)
+    assert code == 0 and "not opted in: the portal has another cell phone" in out
+    assert events(env) == []
+
+
 def test_a_dry_run_shows_each_row_and_changes_nothing(env, capsys):
     content = (HEADER + "Roe,contact,Ann,Roe,ann@real.example,2015550138,yes,paper\r\n").encode()
     code, out = run_import(env, capsys, content, "--dry-run")

@@ -233,6 +233,28 @@ def test_email_me_a_new_link_goes_only_to_the_address_on_file_and_is_rate_limite
     assert len(parent.deliver()) == 1
 
 
+def test_a_yes_from_someone_blocked_since_the_link_was_sent_says_why_and_changes_nothing(parent):
+    """Found by the model-based test: a refusal other than a STOP was a server error."""
+    path = request_link_for_jordan(parent)
+    answer(parent, path, "no")
+    parent.post(f"{path}/new-link", {}, token_from="/login")  # a fresh link, while opted out
+    [fresh] = [m.group(1) for mail in parent.deliver() if (m := LINK_RE.search(mail.text))]
+    jordan = parent.person_id("Jordan")
+    office = rules.Actor(kind="staff", label="office")
+
+    async def block():
+        async with parent.ctx.db.write() as conn:
+            await commands.block(conn, parent.ctx, person_id=jordan, actor=office)
+
+    parent.call(block)  # already opted out, so the block leaves the fresh link current
+    events = consent_events(parent)
+    response = answer(parent, fresh, "yes")
+    assert response.status_code == 409
+    assert "The organization has blocked texting to this person." in response.text
+    assert consent_events(parent) == events and status_of(parent, "Jordan") == "opted_out"
+    assert len(parent.rows("SELECT id FROM links WHERE used_at IS NOT NULL")) == 1
+
+
 def test_hostile_names_are_escaped_on_the_page_and_in_the_html_email(parent):
     jordan = parent.person_id("Jordan")
     hostile = "<script>alert(1)</script>"

@@ -124,7 +124,8 @@ async def change_phone(
         wording_version=None,
         phone=new_phone,
     )
-    if ask and new_phone and not person.suppressed:
+    # Not to a blocked person either: they could not say Yes (the office's requests agree).
+    if ask and new_phone and not person.suppressed and not person.blocked:
         await notices.queue_consent_request(conn, ctx, person=person, requested_by=actor.label)
     return Change(person_id, old, Status.NONE, event_id)
 
