@@ -20,6 +20,8 @@ from typing import Any
 import asyncpg
 import databases
 
+from portal.db.drivers import PostgresDriver, SQLiteDriver
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 # Every SQLite connection gets these, or it is refused at start (see Database.check_pragmas).
@@ -130,8 +132,8 @@ class Row(dict):
             raise AttributeError(name) from None
 
 
-def _row(record: Any) -> Row | None:
-    return None if record is None else Row(record._mapping)
+def _as_row(record: Any) -> Row:
+    return Row(zip(record.keys(), record, strict=True))
 
 
 # What a ROLLBACK after a failure may raise besides: the transaction is gone either way.
@@ -163,19 +165,30 @@ class Conn:
     def __init__(self, connection: databases.core.Connection, dialect: str) -> None:
         self._connection = connection
         self.dialect = dialect
+        self._driver = PostgresDriver if dialect == "postgresql" else SQLiteDriver
+
+    async def _records(self, sql: str, values: Mapping[str, Any] | None) -> Sequence[Any]:
+        """The driver's own rows (sqlite3.Row, asyncpg.Record): both index by position and
+        name. Straight to the driver, as `databases` would compile every statement through
+        SQLAlchemy each time; its query lock still keeps one statement at a time per
+        connection, as for the BEGIN and COMMIT it runs itself."""
+        async with self._connection._query_lock:
+            return await self._driver.records(self._connection.raw_connection, sql, values or {})
 
     async def fetch_one(self, sql: str, values: Mapping[str, Any] | None = None) -> Row | None:
-        return _row(await self._connection.fetch_one(sql, dict(values or {})))
+        records = await self._records(sql, values)
+        return _as_row(records[0]) if records else None
 
     async def fetch_all(self, sql: str, values: Mapping[str, Any] | None = None) -> list[Row]:
-        return [_row(r) for r in await self._connection.fetch_all(sql, dict(values or {}))]
+        return [_as_row(r) for r in await self._records(sql, values)]
 
     async def fetch_val(self, sql: str, values: Mapping[str, Any] | None = None) -> Any:
-        return await self._connection.fetch_val(sql, dict(values or {}))
+        records = await self._records(sql, values)
+        return records[0][0] if records else None
 
     async def execute(self, sql: str, values: Mapping[str, Any] | None = None) -> None:
-        # execute()'s return is not a reliable row count: queries that need one use RETURNING.
-        await self._connection.execute(sql, dict(values or {}))
+        # No row count: queries that need one use RETURNING.
+        await self._records(sql, values)
 
     async def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """One statement run for many rows of positional values (`?` placeholders), by the

@@ -7,6 +7,7 @@ connections and hands them out again. Only connections outside a transaction are
 
 from __future__ import annotations
 
+import sqlite3
 import typing
 
 import aiosqlite
@@ -26,7 +27,11 @@ class PooledSQLitePool(SQLitePool):
             if not connection.in_transaction:
                 return connection
             await super().release(connection)
-        return await super().acquire()
+        connection = await super().acquire()
+        # Rows that know their column names, in the one hop to the connection's thread that
+        # runs the query (portal.db.Conn builds its Row dicts from them).
+        connection.row_factory = sqlite3.Row
+        return connection
 
     async def release(self, connection: aiosqlite.Connection) -> None:
         if len(self._idle) < MAX_IDLE and not connection.in_transaction:

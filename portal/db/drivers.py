@@ -1,0 +1,66 @@
+"""Statements with `:name` placeholders run straight on the driver connection `databases` holds.
+
+`databases` compiles every statement through SQLAlchemy's text() on every call, which costs more
+than a short query itself; sqlite3 reads `:name` natively and asyncpg needs only `$n` in its
+place, worked out once per statement.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+# A `:name` placeholder, or a quoted literal or identifier, which is skipped whole: a colon
+# inside one is no placeholder, nor is a `::type` cast. Unlike SQLAlchemy's text(), which these
+# statements went through before, `:name::type` is a placeholder and `\:` is not unescaped
+# (no statement here writes one).
+_PLACEHOLDER = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|(?<![:\w\\]):(\w+)")
+
+
+class QueryValuesError(ValueError):
+    """The values given do not match the statement's `:name` placeholders (a bug, not data)."""
+
+
+@functools.lru_cache(maxsize=1024)
+def _placeholders(sql: str) -> tuple[frozenset[str], str, tuple[str, ...]]:
+    """The names a statement takes, and for asyncpg the statement with `$n` in their place and
+    the names in `$n` order. Cached: the same few hundred statements run again and again."""
+    order: dict[str, int] = {}
+
+    def number(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name is None:
+            return match.group(0)
+        return f"${order.setdefault(name, len(order) + 1)}"
+
+    numbered = _PLACEHOLDER.sub(number, sql)
+    return frozenset(order), numbered, tuple(order)
+
+
+def _check_values(sql: str, names: frozenset[str], values: Mapping[str, Any]) -> None:
+    if names.symmetric_difference(values):
+        missing, extra = sorted(names.difference(values)), sorted(set(values) - names)
+        raise QueryValuesError(f"values missing {missing}, unknown {extra} for: {sql}")
+
+
+class SQLiteDriver:
+    """Runs a statement on the aiosqlite connection `databases` holds: `:name` is sqlite3's own
+    placeholder, and execute_fetchall is one hop to the connection's thread, not two."""
+
+    @staticmethod
+    async def records(raw: Any, sql: str, values: Mapping[str, Any]) -> Sequence[Any]:
+        _check_values(sql, _placeholders(sql)[0], values)
+        # The pool gives every connection sqlite3.Row (see sqlite_pool.py): rows know their names.
+        return await raw.execute_fetchall(sql, values)
+
+
+class PostgresDriver:
+    """Runs a statement on the asyncpg connection `databases` holds, `:name` turned to `$n`."""
+
+    @staticmethod
+    async def records(raw: Any, sql: str, values: Mapping[str, Any]) -> Sequence[Any]:
+        names, numbered, order = _placeholders(sql)
+        _check_values(sql, names, values)
+        return await raw.fetch(numbered, *(values[n] for n in order))
