@@ -1,26 +1,32 @@
-"""Email delivery over SMTP with aiosmtplib: one connection per batch, one recipient per message."""
+"""Email delivery over SMTP with aiosmtplib: one recipient per message, over one connection
+kept open while mail keeps flowing (the dispatcher closes it when nothing is due)."""
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import re
+import ssl
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 
 import aiosmtplib
+from aiosmtplib.email import extract_sender
 
+from portal.messaging import mime
 from portal.messaging.providers import MaySend, Outcome
 from portal.settings import Settings
 
 
-def build_message(row, *, mail_from: str) -> EmailMessage:
-    """A MIME message from an outbox row. The SMTP policy refuses CR/LF in any header."""
+def build_message(row, *, mail_from: str, date: str | None = None) -> EmailMessage:
+    """A MIME message from an outbox row. The SMTP policy refuses CR/LF in any header.
+    `date`: the Date header (RFC 2822), now if not given."""
     message = EmailMessage(policy=SMTP_POLICY)
     message["From"] = mail_from
     message["To"] = row.recipient
     message["Subject"] = row.subject
     message["Message-ID"] = row.message_id
-    message["Date"] = email.utils.formatdate(usegmt=True)
+    message["Date"] = date or email.utils.formatdate(usegmt=True)
     message["Auto-Submitted"] = "auto-generated"
     if getattr(row, "reply_to", ""):
         message["Reply-To"] = row.reply_to  # the From is a no-reply sender
@@ -48,6 +54,11 @@ class SmtpProvider:
         self.username, self.password = username, password
         self.mail_from = mail_from
         self.timeout = timeout
+        self._tls_context: ssl.SSLContext | None = None
+        self._sender = _envelope_sender(mail_from)
+        # The open connection, kept between batches, and the event loop it belongs to.
+        self._open: aiosmtplib.SMTP | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @classmethod
     def from_settings(
@@ -67,6 +78,16 @@ class SmtpProvider:
             mail_from=settings.mail_from,
         )
 
+    def _tls(self) -> ssl.SSLContext | None:
+        """Built once per provider, and only when TLS is used: building one loads the system's
+        certificates, which costs more than sending a message."""
+        if self.tls == "none":
+            return None
+        if self._tls_context is None:
+            # As aiosmtplib builds its own: certificates and host names are checked.
+            self._tls_context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+        return self._tls_context
+
     def _client(self) -> aiosmtplib.SMTP:
         # start_tls=True makes STARTTLS required, not opportunistic: no plain-text fallback.
         return aiosmtplib.SMTP(
@@ -75,28 +96,74 @@ class SmtpProvider:
             timeout=self.timeout,
             use_tls=self.tls == "tls",
             start_tls=self.tls == "starttls",
+            tls_context=self._tls(),
         )
 
-    async def send_batch(self, rows: list, may_send: MaySend | None = None) -> dict[int, Outcome]:
-        outcomes: dict[int, Outcome] = {}
+    async def _connection(self) -> aiosmtplib.SMTP:
+        """The connection kept from the last batch if the server still answers on it (a NOOP:
+        a server may drop an idle client), else a new one."""
+        client, loop = self._open, asyncio.get_running_loop()
+        self._open = None
+        if client is not None and client.is_connected and self._loop is loop:
+            try:
+                await client.noop()
+                return client
+            except (aiosmtplib.SMTPException, OSError, TimeoutError):
+                client.close()
         client = self._client()
         try:
             await client.connect()
             if self.username:
                 await client.login(self.username, self.password)
+        except BaseException:
+            client.close()
+            raise
+        self._loop = loop
+        return client
+
+    async def close(self) -> None:
+        """Say goodbye on the kept connection, if any: nothing is due for now."""
+        client, self._open = self._open, None
+        if client is None or not client.is_connected:
+            return
+        if self._loop is not asyncio.get_running_loop():
+            client.close()
+            return
+        try:
+            await client.quit()
+        except (aiosmtplib.SMTPException, OSError, TimeoutError):
+            client.close()
+
+    async def _send(self, client: aiosmtplib.SMTP, row) -> None:
+        """Raises ValueError or TypeError for a message that cannot be sent (CR/LF in a header),
+        before anything of it is sent."""
+        # The bytes written directly need what send_message would use: 8BITMIME (it is known
+        # once the server answered EHLO) and ASCII addresses.
+        sender = self._sender
+        if sender and client.supports_extension("8bitmime"):
+            date = email.utils.formatdate(usegmt=True)
+            raw = mime.render(row, mail_from=self.mail_from, date=date)
+            if raw is not None:
+                await client.sendmail(sender, [row.recipient], raw, mail_options=["BODY=8BITMIME"])
+                return
+        await client.send_message(build_message(row, mail_from=self.mail_from))
+
+    async def send_batch(self, rows: list, may_send: MaySend | None = None) -> dict[int, Outcome]:
+        outcomes: dict[int, Outcome] = {}
+        try:
+            client = await self._connection()
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             return {row.id: _outcome_for(exc) for row in rows}
+        finished = False
         try:
             for row in rows:
                 if may_send is not None and not await may_send(row):
                     continue
                 try:
-                    message = build_message(row, mail_from=self.mail_from)
+                    await self._send(client, row)
                 except (ValueError, TypeError) as exc:
                     outcomes[row.id] = Outcome.failed(f"unsendable message: {exc}")
                     continue
-                try:
-                    await client.send_message(message)
                 except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
                     outcomes[row.id] = _outcome_for(exc)
                     if not client.is_connected:
@@ -105,13 +172,26 @@ class SmtpProvider:
                         break
                 else:
                     outcomes[row.id] = Outcome.sent()
+            finished = True
         finally:
-            if client.is_connected:
-                try:
-                    await client.quit()
-                except (aiosmtplib.SMTPException, OSError, TimeoutError):
-                    client.close()
+            # Kept for the next batch; a lost one is reopened then. A batch cut short (say,
+            # cancelled mid-message) leaves the session in an unknown state: it is closed.
+            if finished and client.is_connected:
+                self._open = client
+            else:
+                client.close()
         return outcomes
+
+
+def _envelope_sender(mail_from: str) -> str | None:
+    """The address send_message takes from the From header; None unless plain ASCII."""
+    message = EmailMessage(policy=SMTP_POLICY)
+    try:
+        message["From"] = mail_from
+        sender = extract_sender(message)
+    except (ValueError, TypeError, IndexError):
+        return None
+    return sender if sender and sender.isascii() else None
 
 
 def _outcome_for(exc: BaseException) -> Outcome:
