@@ -189,8 +189,8 @@ def _envelope_sender(mail_from: str) -> str | None:
     try:
         message["From"] = mail_from
         sender = extract_sender(message)
-    except (ValueError, TypeError, IndexError):
-        return None
+    except Exception:  # noqa: BLE001 (the header parser raises more than ValueError)
+        return None  # every message then goes through the email package, as before
     return sender if sender and sender.isascii() else None
 
 
