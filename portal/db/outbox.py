@@ -112,57 +112,62 @@ async def lease_due(
     )
 
 
+# Each outcome is written only by the dispatcher that holds the row's lease: a row whose
+# lease expired and was taken over is the new owner's to mark. A batch's outcomes of one kind
+# go in one executemany.
+
+
+async def anything_due(conn: Conn, *, now: str) -> bool:
+    """Whether any row is due and not leased: an idle dispatcher's look, a read."""
+    return bool(
+        await conn.fetch_val(
+            "SELECT EXISTS (SELECT 1 FROM outbox WHERE status = 'pending'"
+            " AND next_attempt_at <= :now AND (lease_until IS NULL OR lease_until <= :now))",
+            {"now": now},
+        )
+    )
+
+
 async def mark_sent(
-    conn: Conn,
-    outbox_id: int,
-    *,
-    owner: str,
-    now: str,
-    provider_id: str | None = None,
-    provider_status: str | None = None,
+    conn: Conn, sent: list[tuple[int, str | None, str | None]], *, owner: str, now: str
 ) -> None:
-    await conn.execute(
-        "UPDATE outbox SET status = 'sent', sent_at = :now, attempts = attempts + 1,"
-        " lease_owner = NULL, lease_until = NULL, last_error = '', provider_id = :pid,"
-        " provider_status = :pstatus WHERE id = :id AND lease_owner = :owner",
-        {
-            "id": outbox_id,
-            "owner": owner,
-            "now": now,
-            "pid": provider_id,
-            "pstatus": provider_status,
-        },
+    """`sent`: (outbox id, provider id, provider status) of each row delivered."""
+    await conn.execute_many(
+        "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1,"
+        " lease_owner = NULL, lease_until = NULL, last_error = '', provider_id = ?,"
+        " provider_status = ? WHERE id = ? AND lease_owner = ?",
+        [(now, pid, pstatus, outbox_id, owner) for outbox_id, pid, pstatus in sent],
     )
 
 
-async def mark_retry(
-    conn: Conn, outbox_id: int, *, owner: str, error: str, next_attempt_at: str
-) -> None:
-    await conn.execute(
-        "UPDATE outbox SET attempts = attempts + 1, last_error = :error,"
-        " next_attempt_at = :next, lease_owner = NULL, lease_until = NULL"
-        " WHERE id = :id AND lease_owner = :owner",
-        {"id": outbox_id, "owner": owner, "error": error[:1000], "next": next_attempt_at},
+async def mark_retry(conn: Conn, retries: list[tuple[int, str, str]], *, owner: str) -> None:
+    """`retries`: (outbox id, error, next attempt at) of each row to try again, one attempt
+    more."""
+    await conn.execute_many(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = ?,"
+        " next_attempt_at = ?, lease_owner = NULL, lease_until = NULL"
+        " WHERE id = ? AND lease_owner = ?",
+        [(error[:1000], due, outbox_id, owner) for outbox_id, error, due in retries],
     )
 
 
-async def mark_later(
-    conn: Conn, outbox_id: int, *, owner: str, error: str, next_attempt_at: str
-) -> None:
-    """Try again later without counting an attempt: the provider asked us to slow down."""
-    await conn.execute(
-        "UPDATE outbox SET last_error = :error, next_attempt_at = :next, lease_owner = NULL,"
-        " lease_until = NULL WHERE id = :id AND lease_owner = :owner",
-        {"id": outbox_id, "owner": owner, "error": error[:1000], "next": next_attempt_at},
+async def mark_later(conn: Conn, later: list[tuple[int, str, str]], *, owner: str) -> None:
+    """Try again later without counting an attempt: the provider asked us to slow down.
+    `later`: (outbox id, error, next attempt at)."""
+    await conn.execute_many(
+        "UPDATE outbox SET last_error = ?, next_attempt_at = ?, lease_owner = NULL,"
+        " lease_until = NULL WHERE id = ? AND lease_owner = ?",
+        [(error[:1000], due, outbox_id, owner) for outbox_id, error, due in later],
     )
 
 
-async def mark_final(conn: Conn, outbox_id: int, *, owner: str, status: str, error: str) -> None:
-    """`failed` (the server refused for good) or `blocked` (may_text said no at send time)."""
-    await conn.execute(
-        "UPDATE outbox SET status = :status, attempts = attempts + 1, last_error = :error,"
-        " lease_owner = NULL, lease_until = NULL WHERE id = :id AND lease_owner = :owner",
-        {"id": outbox_id, "owner": owner, "status": status, "error": error[:1000]},
+async def mark_final(conn: Conn, final: list[tuple[int, str, str]], *, owner: str) -> None:
+    """`failed` (the server refused for good) or `blocked` (may_text said no at send time).
+    `final`: (outbox id, status, error)."""
+    await conn.execute_many(
+        "UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?,"
+        " lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?",
+        [(status, error[:1000], outbox_id, owner) for outbox_id, status, error in final],
     )
 
 

@@ -32,8 +32,14 @@ log = logging.getLogger("portal.dispatcher")
 
 LEASE = dt.timedelta(minutes=2)
 BATCH = 50
+# Emails go in bigger batches: each costs a lease, a consent read and a commit, and 100 take
+# well under a second over a working connection. A server slow enough (over a second a
+# message) to outlast the lease would be cut off by our SMTP timeout first on a stall.
+EMAIL_BATCH = 100
 MAX_ATTEMPTS = 25
-POLL_SECONDS = 1.0
+# How often an idle dispatcher looks for rows it was not woken for (queued by another process,
+# or come due). A look is a read, not a write: it leases only when something is due.
+POLL_SECONDS = 0.25
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -63,7 +69,7 @@ class OutboxDispatcher:
     async def run_once(self) -> int:
         """Deliver what is due now; returns how many rows were handled."""
         now = self.ctx.now()
-        limits = {"email": BATCH, "sms": self._sms_budget(now)}
+        limits = {"email": EMAIL_BATCH, "sms": self._sms_budget(now)}
         rows = []
         async with self.ctx.db.write() as conn:
             for channel, limit in limits.items():
@@ -81,6 +87,8 @@ class OutboxDispatcher:
         outcomes: dict[int, Outcome] = {}
         for channel, provider in self.providers.items():
             batch = [r for r in rows if r.channel == channel]
+            if not batch:
+                continue  # a provider may open a client to send nothing at all
             if channel == "sms":
                 await self._send_texts(provider, batch, outcomes)
             elif sendable := await self._refuse_what_the_gate_refuses(batch, outcomes):
@@ -116,48 +124,41 @@ class OutboxDispatcher:
         return sendable
 
     async def _record(self, rows, outcomes: dict[int, Outcome]) -> None:
+        """Every outcome of the batch, committed in one transaction: one statement per kind
+        of outcome, then the carrier STOPs it brought."""
         now = self.ctx.now()
+        sent, later, retries, final = [], [], [], []
+        for row in rows:
+            outcome = outcomes[row.id]
+            if outcome.kind == "sent":
+                sent.append((row.id, outcome.provider_id, outcome.provider_status))
+            elif outcome.retry_after is not None:
+                # Asked to slow down: not an attempt, and no text goes until then.
+                until = now + outcome.retry_after
+                if row.channel == "sms":
+                    self.sms_paused_until = max(self.sms_paused_until or until, until)
+                later.append((row.id, outcome.error, to_db(until)))
+            elif outcome.kind == "retry" and row.attempts + 1 < MAX_ATTEMPTS:
+                due = to_db(now + backoff(row.attempts + 1))
+                retries.append((row.id, outcome.error, due))
+            else:
+                status = "blocked" if outcome.kind == "blocked" else "failed"
+                final.append((row.id, status, outcome.error or "gave up"))
+            if outcome.kind != "sent":
+                log.warning(
+                    "outbox %s to %s: %s %s", row.id, row.channel, outcome.kind, outcome.error
+                )
         async with self.ctx.db.write() as conn:
+            if sent:
+                await outbox_rows.mark_sent(conn, sent, owner=self.owner, now=to_db(now))
+            if later:
+                await outbox_rows.mark_later(conn, later, owner=self.owner)
+            if retries:
+                await outbox_rows.mark_retry(conn, retries, owner=self.owner)
+            if final:
+                await outbox_rows.mark_final(conn, final, owner=self.owner)
             for row in rows:
                 outcome = outcomes[row.id]
-                if outcome.kind == "sent":
-                    await outbox_rows.mark_sent(
-                        conn,
-                        row.id,
-                        owner=self.owner,
-                        now=to_db(now),
-                        provider_id=outcome.provider_id,
-                        provider_status=outcome.provider_status,
-                    )
-                elif outcome.retry_after is not None:
-                    # Asked to slow down: not an attempt, and no text goes until then.
-                    until = now + outcome.retry_after
-                    if row.channel == "sms":
-                        self.sms_paused_until = max(self.sms_paused_until or until, until)
-                    await outbox_rows.mark_later(
-                        conn,
-                        row.id,
-                        owner=self.owner,
-                        error=outcome.error,
-                        next_attempt_at=to_db(until),
-                    )
-                elif outcome.kind == "retry" and row.attempts + 1 < MAX_ATTEMPTS:
-                    await outbox_rows.mark_retry(
-                        conn,
-                        row.id,
-                        owner=self.owner,
-                        error=outcome.error,
-                        next_attempt_at=to_db(now + backoff(row.attempts + 1)),
-                    )
-                else:
-                    status = "blocked" if outcome.kind == "blocked" else "failed"
-                    await outbox_rows.mark_final(
-                        conn,
-                        row.id,
-                        owner=self.owner,
-                        status=status,
-                        error=outcome.error or "gave up",
-                    )
                 if outcome.recipient_opted_out:
                     # The carrier holds a STOP we never heard: it becomes a consent event.
                     await self.gate.recipient_opted_out(
@@ -166,19 +167,25 @@ class OutboxDispatcher:
                         phone=row.recipient,
                         evidence={**outcome.evidence, "outbox_id": row.id, "error": outcome.error},
                     )
-                if outcome.kind != "sent":
-                    log.warning(
-                        "outbox %s to %s: %s %s", row.id, row.channel, outcome.kind, outcome.error
-                    )
+
+    async def close_connections(self) -> None:
+        """Nothing is due: providers that keep a connection between batches let it go."""
+        for provider in self.providers.values():
+            close = getattr(provider, "close", None)
+            if close is not None:
+                await close()
 
     async def drain(self, max_rounds: int = 20) -> int:
         """Run until nothing is due (for `portal worker --once` and tests)."""
         total = 0
-        for _ in range(max_rounds):
-            handled = await self.run_once()
-            total += handled
-            if not handled:
-                break
+        try:
+            for _ in range(max_rounds):
+                handled = await self.run_once()
+                total += handled
+                if not handled:
+                    break
+        finally:
+            await self.close_connections()
         return total
 
     async def run_forever(self) -> None:
@@ -191,5 +198,17 @@ class OutboxDispatcher:
                     pass
             except Exception:  # keep serving: the rows stay queued and are tried again
                 log.exception("outbox dispatcher round failed")
+            await self.close_connections()
+            await self._wait_for_work(wakeup)
+
+    async def _wait_for_work(self, wakeup: asyncio.Event) -> None:
+        while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wakeup.wait(), timeout=POLL_SECONDS)
+                return
+            try:
+                async with self.ctx.db.read() as conn:
+                    if await outbox_rows.anything_due(conn, now=to_db(self.ctx.now())):
+                        return
+            except Exception:  # the next round says what is wrong, and keeps serving
+                return

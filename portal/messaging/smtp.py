@@ -1,9 +1,12 @@
-"""Email delivery over SMTP with aiosmtplib: one connection per batch, one recipient per message."""
+"""Email delivery over SMTP with aiosmtplib: one recipient per message, over one connection
+kept open while mail keeps flowing (the dispatcher closes it when nothing is due)."""
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import re
+import ssl
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 
@@ -48,6 +51,10 @@ class SmtpProvider:
         self.username, self.password = username, password
         self.mail_from = mail_from
         self.timeout = timeout
+        self._tls_context: ssl.SSLContext | None = None
+        # The open connection, kept between batches, and the event loop it belongs to.
+        self._open: aiosmtplib.SMTP | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @classmethod
     def from_settings(
@@ -67,6 +74,16 @@ class SmtpProvider:
             mail_from=settings.mail_from,
         )
 
+    def _tls(self) -> ssl.SSLContext | None:
+        """Built once per provider, and only when TLS is used: building one loads the system's
+        certificates, which costs more than sending a message."""
+        if self.tls == "none":
+            return None
+        if self._tls_context is None:
+            # As aiosmtplib builds its own: certificates and host names are checked.
+            self._tls_context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+        return self._tls_context
+
     def _client(self) -> aiosmtplib.SMTP:
         # start_tls=True makes STARTTLS required, not opportunistic: no plain-text fallback.
         return aiosmtplib.SMTP(
@@ -75,28 +92,65 @@ class SmtpProvider:
             timeout=self.timeout,
             use_tls=self.tls == "tls",
             start_tls=self.tls == "starttls",
+            tls_context=self._tls(),
         )
 
-    async def send_batch(self, rows: list, may_send: MaySend | None = None) -> dict[int, Outcome]:
-        outcomes: dict[int, Outcome] = {}
+    async def _connection(self) -> aiosmtplib.SMTP:
+        """The connection kept from the last batch if the server still answers on it (a NOOP:
+        a server may drop an idle client), else a new one."""
+        client, loop = self._open, asyncio.get_running_loop()
+        self._open = None
+        if client is not None and client.is_connected and self._loop is loop:
+            try:
+                await client.noop()
+                return client
+            except (aiosmtplib.SMTPException, OSError, TimeoutError):
+                client.close()
         client = self._client()
         try:
             await client.connect()
             if self.username:
                 await client.login(self.username, self.password)
+        except BaseException:
+            client.close()
+            raise
+        self._loop = loop
+        return client
+
+    async def close(self) -> None:
+        """Say goodbye on the kept connection, if any: nothing is due for now."""
+        client, self._open = self._open, None
+        if client is None or not client.is_connected:
+            return
+        if self._loop is not asyncio.get_running_loop():
+            client.close()
+            return
+        try:
+            await client.quit()
+        except (aiosmtplib.SMTPException, OSError, TimeoutError):
+            client.close()
+
+    async def _send(self, client: aiosmtplib.SMTP, row) -> None:
+        """Raises ValueError or TypeError for a message that cannot be sent (CR/LF in a header),
+        before anything of it is sent."""
+        await client.send_message(build_message(row, mail_from=self.mail_from))
+
+    async def send_batch(self, rows: list, may_send: MaySend | None = None) -> dict[int, Outcome]:
+        outcomes: dict[int, Outcome] = {}
+        try:
+            client = await self._connection()
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             return {row.id: _outcome_for(exc) for row in rows}
+        finished = False
         try:
             for row in rows:
                 if may_send is not None and not await may_send(row):
                     continue
                 try:
-                    message = build_message(row, mail_from=self.mail_from)
+                    await self._send(client, row)
                 except (ValueError, TypeError) as exc:
                     outcomes[row.id] = Outcome.failed(f"unsendable message: {exc}")
                     continue
-                try:
-                    await client.send_message(message)
                 except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
                     outcomes[row.id] = _outcome_for(exc)
                     if not client.is_connected:
@@ -105,12 +159,14 @@ class SmtpProvider:
                         break
                 else:
                     outcomes[row.id] = Outcome.sent()
+            finished = True
         finally:
-            if client.is_connected:
-                try:
-                    await client.quit()
-                except (aiosmtplib.SMTPException, OSError, TimeoutError):
-                    client.close()
+            # Kept for the next batch; a lost one is reopened then. A batch cut short (say,
+            # cancelled mid-message) leaves the session in an unknown state: it is closed.
+            if finished and client.is_connected:
+                self._open = client
+            else:
+                client.close()
         return outcomes
 
 

@@ -40,11 +40,15 @@ async def test_a_colon_inside_a_string_literal_is_text_not_a_placeholder(db):
     assert found == {"said": ":n", "quoted": "it's :x", "n": "7"}
 
 
-async def test_a_postgresql_cast_is_not_a_placeholder(db):
-    if db.dialect != "postgresql":
-        pytest.skip("SQLite has no :: casts")
-    async with db.read() as conn:
-        found = await conn.fetch_one("SELECT :n::text AS t, :n::int + 1 AS m", {"n": "41"})
+async def test_a_postgresql_cast_is_not_a_placeholder(postgres_database):
+    # PostgreSQL's own syntax (SQLite has no :: casts), so on PostgreSQL whatever the backend.
+    db = Database(postgres_database)
+    await db.connect()
+    try:
+        async with db.read() as conn:
+            found = await conn.fetch_one("SELECT :n::text AS t, :n::int + 1 AS m", {"n": "41"})
+    finally:
+        await db.disconnect()
     assert found == {"t": "41", "m": 42}
 
 

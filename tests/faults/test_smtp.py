@@ -12,7 +12,7 @@ from scripted_smtp import ScriptedSmtp
 
 from portal.app import create_app
 from portal.messaging import failures
-from portal.messaging.dispatcher import backoff
+from portal.messaging.dispatcher import EMAIL_BATCH, backoff
 from portal.messaging.mailcatcher import free_port
 from portal.messaging.smtp import SmtpProvider
 from portal.people import demo
@@ -167,3 +167,28 @@ def test_required_starttls_that_the_server_does_not_offer_sends_nothing_in_clear
     clock.advance(seconds=3600)  # an hour stuck: staff are told, in words
     portal.login(demo.STAFF_EMAIL, demo.STAFF_PASSWORD)
     assert "does not offer the encrypted connection" in portal.client.get("/staff/alerts").text
+
+
+def test_one_connection_carries_every_batch_while_mail_keeps_flowing(portal, scripted_smtp):
+    ids = [queue_email(portal, to=f"p{n}@demo.example") for n in range(EMAIL_BATCH + 5)]
+    deliver(portal)  # two batches
+    assert scripted_smtp.ehlo_seen == 1
+    sent = sorted(outbox_row(portal, outbox_id).message_id for outbox_id in ids)
+    assert sorted(scripted_smtp.message_ids()) == sent
+
+
+def test_a_kept_connection_the_server_dropped_is_reopened_and_no_attempt_is_lost_to_it(
+    portal, scripted_smtp
+):
+    queue_email(portal)
+    portal.call(portal.app.state.dispatcher.run_once)  # more may follow: the connection stays
+    scripted_smtp.stop()  # and the server goes away meanwhile, with it
+    restarted = ScriptedSmtp(port=scripted_smtp.port).start()
+    try:
+        outbox_id = queue_email(portal)
+        deliver(portal)
+        row = outbox_row(portal, outbox_id)
+        assert (row.status, row.attempts) == ("sent", 1)
+        assert restarted.message_ids() == [row.message_id]
+    finally:
+        restarted.stop()

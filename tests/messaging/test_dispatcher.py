@@ -7,7 +7,9 @@ import datetime as dt
 
 from staff_steps import add_person
 
+from portal.clock import to_db
 from portal.consent.gate import ConsentGate
+from portal.db import outbox as outbox_rows
 from portal.messaging import outbox
 from portal.messaging.dispatcher import LEASE, OutboxDispatcher, backoff
 from portal.messaging.providers import InboundText, Outcome
@@ -168,3 +170,39 @@ def test_a_stop_taken_while_a_batch_of_texts_goes_out_stops_that_numbers_text_in
         {"p": phones[-1]},
     )
     assert row.status == "blocked"
+
+
+class TakenOverWhileSending(Recorder):
+    """Sends slower than the lease: meanwhile another dispatcher takes every row over."""
+
+    def __init__(self, portal, clock) -> None:
+        super().__init__()
+        self.portal, self.clock = portal, clock
+
+    async def send_batch(self, rows, may_send=None):
+        self.clock.advance(seconds=LEASE.total_seconds())
+        now = self.portal.ctx.now()
+        async with self.portal.ctx.db.write() as conn:
+            await outbox_rows.lease_due(
+                conn,
+                owner="the-new-owner",
+                now=to_db(now),
+                lease_until=to_db(now + LEASE),
+                limit=10,
+                channel="email",
+            )
+        return await super().send_batch(rows, may_send)
+
+
+def test_a_dispatcher_whose_lease_was_taken_over_while_it_sent_records_none_of_those_rows(
+    portal, clock
+):
+    queue_emails(portal, 3)
+    slow = OutboxDispatcher(
+        portal.ctx, {"email": TakenOverWhileSending(portal, clock)}, ConsentGate()
+    )
+    assert portal.call(slow.run_once) == 3
+    rows = portal.rows("SELECT status, attempts, lease_owner FROM outbox ORDER BY id")
+    assert [(r.status, r.attempts, r.lease_owner) for r in rows] == [
+        ("pending", 0, "the-new-owner")
+    ] * 3
