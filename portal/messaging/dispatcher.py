@@ -171,9 +171,7 @@ class OutboxDispatcher:
     async def close_connections(self) -> None:
         """Nothing is due: providers that keep a connection between batches let it go."""
         for provider in self.providers.values():
-            close = getattr(provider, "close", None)
-            if close is not None:
-                await close()
+            await provider.close()
 
     async def drain(self, max_rounds: int = 20) -> int:
         """Run until nothing is due (for `portal worker --once` and tests)."""

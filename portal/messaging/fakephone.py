@@ -44,6 +44,9 @@ class FakePhone:
         # fake phone's buttons say what became of them.
         self._sent: dict[str, tuple[str, str]] = {}
 
+    async def close(self) -> None:
+        """The fake phone lives in this process: there is no connection to let go."""
+
     async def send_batch(self, rows: list, may_send: MaySend | None = None) -> dict[int, Outcome]:
         outcomes = {}
         for row in rows:

@@ -63,6 +63,9 @@ class Provider(Protocol):
         self, rows: list, may_send: MaySend | None = None
     ) -> dict[int, Outcome]: ...
 
+    async def close(self) -> None:
+        """Nothing is due for now: let go of a connection kept between batches, if any."""
+
 
 class SendGate(Protocol):
     """What the dispatcher asks before and after sending: consent's answers, injected from

@@ -93,6 +93,9 @@ class TwilioProvider:
             status_callback=status_callback,
         )
 
+    async def close(self) -> None:
+        """Each batch opens and closes its own HTTP client: nothing is kept between batches."""
+
     async def send_batch(self, rows: list, may_send: MaySend | None = None) -> dict[int, Outcome]:
         outcomes = {}
         async with httpx.AsyncClient(auth=self.auth, timeout=self.timeout) as client:

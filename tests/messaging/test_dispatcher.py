@@ -21,6 +21,9 @@ class Recorder:
 
     channel = "email"
 
+    async def close(self) -> None:
+        """Nothing is kept between batches."""
+
     def __init__(self, answer: str = "sent") -> None:
         self.sent: list[tuple[int, str]] = []
         self.answer = answer
@@ -120,6 +123,9 @@ class StopsWhileSending:
     committed (as another instance would take it)."""
 
     channel = "sms"
+
+    async def close(self) -> None:
+        """Nothing is kept between batches."""
 
     def __init__(self, portal, phone: str) -> None:
         self.portal, self.phone = portal, phone
