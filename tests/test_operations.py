@@ -13,7 +13,6 @@ import logging
 import os
 import re
 import secrets
-import sqlite3
 import subprocess
 import sys
 import time
@@ -21,17 +20,16 @@ import time
 import aiosmtplib
 import httpx
 import pytest
+import sqlite_faults
 from aiosmtpd.controller import Controller
 from conftest import PUBLIC_URL, PortalDriver
 from fake_twilio import FakeTwilio
 from starlette.testclient import TestClient
 from twilio_steps import with_twilio
 
-from portal import db as portal_db
 from portal.app import create_app
 from portal.cli import main
 from portal.consent.rules import Actor, Channel, Status
-from portal.db import PragmaConnection
 from portal.db import organization as org_rows
 from portal.db import people as people_rows
 from portal.messaging import outbox
@@ -444,33 +442,15 @@ def test_healthz_says_degraded_for_a_day_after_a_message_failed_for_good(setting
 
 
 @pytest.fixture
-def storage(monkeypatch):
-    """Real SQLite connections that SQLite itself makes read-only (PRAGMA query_only) while
-    `storage.read_only` is set. Tests run as root, whom chmod does not stop."""
-
-    class Switchable(PragmaConnection):
-        read_only = False
-
-        def _follow_switch(self) -> None:
-            wanted = type(self).read_only
-            if getattr(self, "_read_only", False) != wanted:
-                sqlite3.Connection.execute(self, f"PRAGMA query_only={int(wanted)}")
-                self._read_only = wanted
-
-        def execute(self, *args):
-            self._follow_switch()
-            return super().execute(*args)
-
-        def cursor(self, *args):
-            self._follow_switch()
-            return super().cursor(*args)
-
-    monkeypatch.setattr(portal_db, "PragmaConnection", Switchable)
-    return Switchable
+def read_only(monkeypatch):
+    """Real SQLite connections that SQLite itself makes read-only (PRAGMA query_only)."""
+    return sqlite_faults.install(
+        monkeypatch, fault="PRAGMA query_only=1", healthy="PRAGMA query_only=0"
+    )
 
 
 @pytest.fixture
-def app(storage, settings, clock):
+def app(read_only, settings, clock):
     return create_app(settings, clock=clock, start_dispatcher=False)
 
 
@@ -484,9 +464,9 @@ def snapshot(driver) -> list:
 
 
 @pytest.mark.sqlite
-def test_a_change_on_a_read_only_database_gets_a_503_page_and_changes_nothing(parent, storage):
+def test_a_change_on_a_read_only_database_gets_a_503_page_and_changes_nothing(parent, read_only):
     before = snapshot(parent)
-    storage.read_only = True
+    read_only.on = True
     response = parent.save_person("Avery", allow_texting=False)
     assert response.status_code == 503
     assert response.headers["retry-after"] == "120"
@@ -497,24 +477,24 @@ def test_a_change_on_a_read_only_database_gets_a_503_page_and_changes_nothing(pa
 
 
 @pytest.mark.sqlite
-def test_healthz_says_503_while_the_database_cannot_be_written(portal, storage):
+def test_healthz_says_503_while_the_database_cannot_be_written(portal, read_only):
     assert portal.client.get("/healthz").json()["status"] == "ok"
-    storage.read_only = True
+    read_only.on = True
     response = portal.client.get("/healthz")
     assert response.status_code == 503
     assert response.json() == {"status": "error", "error": "OperationalError"}
-    storage.read_only = False
+    read_only.on = False
     assert portal.client.get("/healthz").status_code == 200
 
 
 @pytest.mark.sqlite
-def test_a_stop_on_a_read_only_database_is_kept_in_the_spool_and_applied_later(storage, texting):
-    storage.read_only = True
+def test_a_stop_on_a_read_only_database_is_kept_in_the_spool_and_applied_later(read_only, texting):
+    read_only.on = True
     text_in(texting, "STOP", status=200)  # not an error for Twilio, which retries only once
     spool = texting.app.state.inbound_spool
     assert len(spool.waiting()) == 1
     assert texting.call(spool.drain, texting.ctx) == 0  # still read-only: kept, nothing half-done
-    storage.read_only = False
+    read_only.on = False
     assert texting.call(spool.drain, texting.ctx) == 1
     assert is_stopped(texting, PAT)
 

@@ -3,12 +3,10 @@ person gets the clear 503 page, /healthz says 503 where it can know, and nothing
 
 from __future__ import annotations
 
-import sqlite3
-
 import database_backends
 import pytest
+import sqlite_faults
 
-from portal import db as portal_db
 from portal.app import create_app
 
 
@@ -18,34 +16,16 @@ def database_url(each_backend_url):
 
 
 @pytest.fixture
-def disk(monkeypatch):
-    """Real SQLite connections that cannot grow the file by a single page while `disk.full`
-    is set (PRAGMA max_page_count clamps to the pages it has), as on a full disk."""
-
-    class Limited(portal_db.PragmaConnection):
-        full = False
-
-        def _follow_switch(self) -> None:
-            wanted = type(self).full
-            if getattr(self, "_full", False) != wanted:
-                limit = 1 if wanted else 1073741823
-                sqlite3.Connection.execute(self, f"PRAGMA max_page_count={limit}")
-                self._full = wanted
-
-        def execute(self, *args):
-            self._follow_switch()
-            return super().execute(*args)
-
-        def cursor(self, *args):
-            self._follow_switch()
-            return super().cursor(*args)
-
-    monkeypatch.setattr(portal_db, "PragmaConnection", Limited)
-    return Limited
+def full_disk(monkeypatch):
+    """Real SQLite connections that cannot grow the file by a single page while the switch is
+    on (PRAGMA max_page_count clamps to the pages it has), as on a full disk."""
+    return sqlite_faults.install(
+        monkeypatch, fault="PRAGMA max_page_count=1", healthy="PRAGMA max_page_count=1073741823"
+    )
 
 
 @pytest.fixture
-def app(disk, settings, clock):
+def app(full_disk, settings, clock):
     return create_app(settings, clock=clock, start_dispatcher=False)
 
 
@@ -64,13 +44,15 @@ def assert_503_page(response) -> None:
 
 
 @pytest.mark.parametrize("each_backend_url", ["sqlite"], indirect=True)
-def test_a_change_on_a_full_sqlite_database_gets_the_503_page_and_nothing_partial(parent, disk):
+def test_a_change_on_a_full_sqlite_database_gets_the_503_page_and_nothing_partial(
+    parent, full_disk
+):
     async def vacuum():
         async with parent.ctx.db.read() as conn:
             await conn.execute("VACUUM")  # no free pages left to fill
 
     parent.call(vacuum)
-    disk.full = True
+    full_disk.on = True
     # Changes fit while the file's pages have room; the first one that needs a new page is
     # refused, whichever of its rows (event, state, the office's email) ran out.
     for attempt in range(100):
@@ -81,7 +63,7 @@ def test_a_change_on_a_full_sqlite_database_gets_the_503_page_and_nothing_partia
     assert_503_page(response)
     assert snapshot(parent) == before
     assert parent.rows("PRAGMA integrity_check")[0]["integrity_check"] == "ok"
-    disk.full = False
+    full_disk.on = False
     assert parent.save_person("Avery", allow_texting=attempt % 2 == 1).status_code == 200
     assert len(snapshot(parent)[0]) == len(before[0]) + 1
 
