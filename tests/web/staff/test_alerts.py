@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from outbox_steps import queue_email
 
 from portal.accounts import passwords
 from portal.clock import to_db
@@ -49,22 +50,6 @@ def consent_snapshot(portal) -> tuple:
         portal.rows("SELECT * FROM consent_state ORDER BY person_id"),
         portal.rows("SELECT * FROM phone_suppressions ORDER BY phone"),
     )
-
-
-def queue_email(portal, to: str = "office@riverside.example") -> int:
-    async def work():
-        async with portal.ctx.db.write() as conn:
-            return await outbox.queue_email(
-                conn,
-                portal.ctx,
-                template="password_reset",
-                to=to,
-                email=to,
-                link_url="http://portal.test/reset-password/x",
-                minutes=60,
-            )
-
-    return portal.call(work)
 
 
 def queue_text(portal, person: str) -> int:
@@ -178,7 +163,7 @@ def test_reviewing_a_plain_words_stop_records_the_review_and_changes_no_consent(
 
 
 def test_a_failed_email_is_shown_in_words_and_a_retry_delivers_it_with_its_message_id(portal):
-    outbox_id = queue_email(portal)
+    outbox_id = queue_email(portal, to="office@riverside.example")
     fail(portal, outbox_id, "SMTPRecipientRefused: (550, '5.1.1 no such user', 'x')")
     portal.login(demo.STAFF_EMAIL, demo.STAFF_PASSWORD)
     page = portal.client.get("/staff/alerts")
@@ -195,7 +180,7 @@ def test_a_failed_email_is_shown_in_words_and_a_retry_delivers_it_with_its_messa
 
 
 def test_a_message_is_stuck_only_an_hour_after_it_was_queued_or_retried(portal, clock):
-    outbox_id = queue_email(portal)
+    outbox_id = queue_email(portal, to="office@riverside.example")
     portal.login(demo.STAFF_EMAIL, demo.STAFF_PASSWORD)
     assert "Every email and text went out" in portal.client.get("/staff/alerts").text
     clock.advance(minutes=61)
@@ -222,7 +207,7 @@ def test_a_retried_text_to_someone_who_replied_stop_is_still_refused_at_send_tim
 
 
 def test_a_message_that_is_not_in_trouble_is_not_retried(portal):
-    outbox_id = queue_email(portal)
+    outbox_id = queue_email(portal, to="office@riverside.example")
     portal.login(demo.STAFF_EMAIL, demo.STAFF_PASSWORD)
     done = portal.post(f"/staff/alerts/messages/{outbox_id}/retry", {}, token_from="/staff/alerts")
     assert "Nothing to retry" in done.text
@@ -231,7 +216,7 @@ def test_a_message_that_is_not_in_trouble_is_not_retried(portal):
 
 def test_a_viewer_sees_the_alerts_and_changes_nothing(portal):
     text_the_portal(portal, "(201) 555-0111", "please stop texting me")
-    outbox_id = queue_email(portal)
+    outbox_id = queue_email(portal, to="office@riverside.example")
     fail(portal, outbox_id, "SMTPRecipientRefused: (550, 'no', 'x')")
     portal.login(make_staff(portal, "viewer@staff.example", "viewer"), PASSWORD)
     page = portal.client.get("/staff/alerts")
