@@ -8,6 +8,7 @@ import re
 import database_backends
 import pytest
 from argon2 import PasswordHasher
+from fake_twilio import FakeTwilio
 from starlette.testclient import TestClient
 
 from portal.accounts import passwords
@@ -36,6 +37,14 @@ def cheap_argon2():
 def smtp_server():
     """A real SMTP server on loopback (aiosmtpd), shared by the session and emptied per test."""
     server = MailCatcher().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def twilio():
+    """A fake Twilio REST API on loopback (tests/fake_twilio.py): the one thing faked."""
+    server = FakeTwilio().start()
     yield server
     server.stop()
 

@@ -23,7 +23,6 @@ import pytest
 import sqlite_faults
 from aiosmtpd.controller import Controller
 from conftest import PUBLIC_URL, PortalDriver
-from fake_twilio import FakeTwilio
 from starlette.testclient import TestClient
 from twilio_steps import with_twilio
 
@@ -44,13 +43,6 @@ JORDAN = "+12015550102"
 NEWCOMER = "+12015550177"  # a number nobody in the portal has
 CONSENT_LINK_RE = re.compile(r"http://portal\.test(/text-consent/[A-Za-z0-9._\-]+)")
 INVITE_RE = re.compile(r"http://portal\.test(/invite/[A-Za-z0-9._\-]+)")
-
-
-@pytest.fixture
-def twilio():
-    server = FakeTwilio().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -10,19 +10,11 @@ import sys
 import time
 
 import pytest
-from fake_twilio import FakeTwilio
 from outbox_steps import outbox_row, queue_email
 from twilio_steps import ORG_NUMBER, PAT, TOKEN
 
 from portal.messaging import outbox
 from portal.settings import SETTINGS
-
-
-@pytest.fixture
-def twilio():
-    server = FakeTwilio().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from fake_twilio import FakeTwilio
 from twilio_steps import PAT, with_twilio
 
 from portal.app import create_app
@@ -20,13 +19,6 @@ from portal.messaging.dispatcher import backoff
 from portal.messaging.twilio import TwilioProvider
 
 TIMEOUT = 0.3  # the provider's own default is 10 s
-
-
-@pytest.fixture
-def twilio():
-    server = FakeTwilio().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import re
 
 import httpx
 import pytest
-from fake_twilio import FakeTwilio
 from staff_steps import login_as, wait_for_queueing
 from twilio_steps import JORDAN, ORG_NUMBER, PAT, status_in, text_in, with_twilio
 
@@ -17,13 +16,6 @@ from portal.messaging import mass_texts, outbox
 
 AVERY = "+12015550103"
 TOKEN_RE = re.compile(r'name="send_token" value="([^"]+)"')
-
-
-@pytest.fixture
-def twilio():
-    server = FakeTwilio().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

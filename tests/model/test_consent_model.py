@@ -477,12 +477,5 @@ def own_smtp():
     server.stop()
 
 
-@pytest.fixture
-def twilio():
-    fake = FakeTwilio().start()
-    yield fake
-    fake.stop()
-
-
 def test_the_portal_keeps_the_consent_rules_whatever_happens_in_any_order(own_smtp, twilio):
     run_state_machine_as_test(lambda: PortalConsentMachine(own_smtp, twilio))

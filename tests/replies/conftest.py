@@ -3,15 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from fake_twilio import FakeTwilio
 from twilio_steps import with_twilio
-
-
-@pytest.fixture
-def twilio():
-    server = FakeTwilio().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

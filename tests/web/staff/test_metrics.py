@@ -8,18 +8,10 @@ import io
 import re
 
 import pytest
-from fake_twilio import FakeTwilio
 from staff_steps import add_person, login_as, receive_text, wait_for_queueing
 from twilio_steps import status_in, with_twilio
 
 TOKEN_RE = re.compile(r'name="send_token" value="([^"]+)"')
-
-
-@pytest.fixture
-def twilio():
-    server = FakeTwilio().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
