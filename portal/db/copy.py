@@ -119,8 +119,7 @@ async def _plan(src: Conn, dst: Conn) -> dict[str, list[_Column]]:
     source_tables = {
         row.name
         for row in await src.fetch_all(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE :internal",
-            {"internal": "sqlite_%"},  # a bound value: `databases` reads % in SQL as a format
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
         )
     }
     columns: dict[str, list[_Column]] = {}
