@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
-import re
 import sqlite3
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
@@ -194,10 +192,8 @@ class Conn:
         """One statement run for many rows of positional values (`?` placeholders), by the
         driver's own executemany: `databases` would compile the statement anew for each row,
         which costs more than the insert itself (a mass text queues thousands)."""
-        if self.dialect == "postgresql":
-            number = itertools.count(1)
-            sql = re.sub(r"\?", lambda _: f"${next(number)}", sql)
-        await self._connection.raw_connection.executemany(sql, rows)
+        async with self._connection._query_lock:
+            await self._driver.execute_many(self._connection.raw_connection, sql, rows)
 
     async def execute_script(self, script: str) -> None:
         for statement in split_sql(script):

@@ -1,13 +1,14 @@
-"""Statements with `:name` placeholders run straight on the driver connection `databases` holds.
+"""Statements run straight on the driver connection that `databases` holds.
 
 `databases` compiles every statement through SQLAlchemy's text() on every call, which costs more
-than a short query itself; sqlite3 reads `:name` natively and asyncpg needs only `$n` in its
-place, worked out once per statement.
+than a short query itself; sqlite3 reads `:name` (and executemany's `?`) natively, and asyncpg
+needs only `$n` in their place, worked out once per statement.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -39,6 +40,13 @@ def _placeholders(sql: str) -> tuple[frozenset[str], str, tuple[str, ...]]:
     return frozenset(order), numbered, tuple(order)
 
 
+@functools.lru_cache(maxsize=256)
+def _numbered_positions(sql: str) -> str:
+    """A statement's `?` placeholders as asyncpg's `$1, $2, ...`."""
+    number = itertools.count(1)
+    return re.sub(r"\?", lambda _: f"${next(number)}", sql)
+
+
 def _check_values(sql: str, names: frozenset[str], values: Mapping[str, Any]) -> None:
     if names.symmetric_difference(values):
         missing, extra = sorted(names.difference(values)), sorted(set(values) - names)
@@ -55,6 +63,10 @@ class SQLiteDriver:
         # The pool gives every connection sqlite3.Row (see sqlite_pool.py): rows know their names.
         return await raw.execute_fetchall(sql, values)
 
+    @staticmethod
+    async def execute_many(raw: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        await raw.executemany(sql, rows)
+
 
 class PostgresDriver:
     """Runs a statement on the asyncpg connection `databases` holds, `:name` turned to `$n`."""
@@ -64,3 +76,7 @@ class PostgresDriver:
         names, numbered, order = _placeholders(sql)
         _check_values(sql, names, values)
         return await raw.fetch(numbered, *(values[n] for n in order))
+
+    @staticmethod
+    async def execute_many(raw: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        await raw.executemany(_numbered_positions(sql), rows)
