@@ -35,11 +35,11 @@ _numbers = itertools.count(1)
 _template: str | None = None
 
 
-def _run(coroutine_function, *args):
-    """Run admin work on its own event loop in a thread: a test's loop may already be running
+def run_on_own_loop(coroutine_function, *args, timeout: float | None = None):
+    """Run async work on its own event loop in a thread: a test's loop may already be running
     in this one."""
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coroutine_function(*args)).result()
+        return pool.submit(asyncio.run, coroutine_function(*args)).result(timeout=timeout)
 
 
 async def _admin(*statements: str) -> None:
@@ -68,8 +68,8 @@ def _ensure_template() -> str:
     global _template
     if _template is None:
         name = f"portal_test_{_RUN}_template"
-        _run(_admin, f'CREATE DATABASE "{name}"')
-        _run(_migrate, postgres_url(name))
+        run_on_own_loop(_admin, f'CREATE DATABASE "{name}"')
+        run_on_own_loop(_migrate, postgres_url(name))
         _template = name
     return _template
 
@@ -77,20 +77,20 @@ def _ensure_template() -> str:
 def new_postgres_database() -> str:
     """Create an empty, migrated PostgreSQL database; return its name."""
     name = f"portal_test_{_RUN}_{next(_numbers)}"
-    _run(_admin, f'CREATE DATABASE "{name}" TEMPLATE "{_ensure_template()}"')
+    run_on_own_loop(_admin, f'CREATE DATABASE "{name}" TEMPLATE "{_ensure_template()}"')
     return name
 
 
 def new_empty_postgres_database() -> str:
     """Create a PostgreSQL database with no tables at all (for `portal migrate` and copies)."""
     name = f"portal_test_{_RUN}_{next(_numbers)}"
-    _run(_admin, f'CREATE DATABASE "{name}"')
+    run_on_own_loop(_admin, f'CREATE DATABASE "{name}"')
     return name
 
 
 def drop_postgres_database(name: str) -> None:
     # FORCE: a test that failed may have left a connection open.
-    _run(_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    run_on_own_loop(_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def drop_template() -> None:
@@ -106,7 +106,7 @@ def sqlite_url(directory: Path) -> str:
 
 def run_admin(*statements: str) -> None:
     """Run statements on the server's maintenance database (ALTER DATABASE, ...)."""
-    _run(_admin, *statements)
+    run_on_own_loop(_admin, *statements)
 
 
 def name_of(url: str) -> str:

@@ -3,8 +3,6 @@ one database, signed webhooks and logins over real HTTP, and that database read 
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import contextlib
 import os
 import random
@@ -17,6 +15,7 @@ from pathlib import Path
 
 import httpx
 from conftest import PUBLIC_URL
+from database_backends import run_on_own_loop
 from twilio_steps import ORG_NUMBER, TOKEN, twilio_signature
 
 from portal.clock import to_db
@@ -45,12 +44,6 @@ def free_port() -> int:
                 continue
             return port
     raise AssertionError("no free port in 18300-18399")
-
-
-def _run(coroutine_function, *args):
-    """Run database work on its own loop in a thread (pytest's thread may hold a loop)."""
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coroutine_function(*args)).result(timeout=30)
 
 
 class Deployment:
@@ -168,7 +161,7 @@ class Deployment:
             finally:
                 await ctx.db.disconnect()
 
-        return _run(run)
+        return run_on_own_loop(run, timeout=30)
 
     def load_demo(self) -> None:
         """Migrate (a fresh SQLite file is empty) and load the demo organization."""
