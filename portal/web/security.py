@@ -90,7 +90,7 @@ class SecurityMiddleware:
             await self.app(scope, receive, send)
             return
         if scope["path"].startswith("/static/") or scope["path"] in NO_SESSION_PATHS:
-            await self.app(scope, receive, _with_safe_headers(send))
+            await self.app(scope, receive, self._with_safe_headers(send))
             return
         # One connection for the whole request: the view's queries reuse it.
         async with self.ctx.db.read() as conn:
@@ -113,19 +113,17 @@ class SecurityMiddleware:
         state["session_id"] = session_id if account else None
         state["csrf_token"] = csrf_token_for(str(self.ctx.settings.secret_key), binding)
 
-        # Refusals below carry the headers too.
-        async def send_with_headers(message: Message) -> None:
+        async def send_with_session_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                for name, value in SAFE_HEADERS.items():
-                    headers.setdefault(name, value)
                 if new_anon:
                     headers.append("Set-Cookie", self._cookie(self.csrf_cookie, new_anon))
                 if account is not None:
                     headers.setdefault("Cache-Control", "no-store")
-                if self.secure_cookies:
-                    headers.setdefault("Strict-Transport-Security", HSTS)
             await send(message)
+
+        # Refusals below carry the headers too.
+        send_with_headers = self._with_safe_headers(send_with_session_headers)
 
         if scope["method"] in UNSAFE_METHODS and not scope["path"].startswith(CSRF_EXEMPT_PREFIXES):
             if not self._origin_allowed(scope):
@@ -143,6 +141,20 @@ class SecurityMiddleware:
             receive = _replay(body)
 
         await self.app(scope, receive, send_with_headers)
+
+    def _with_safe_headers(self, send: Send) -> Send:
+        """`send`, with SAFE_HEADERS (and HSTS when the portal is https) on every answer."""
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SAFE_HEADERS.items():
+                    headers.setdefault(name, value)
+                if self.secure_cookies:
+                    headers.setdefault("Strict-Transport-Security", HSTS)
+            await send(message)
+
+        return send_with_headers
 
     def _origin_allowed(self, scope: Scope) -> bool:
         """A second lock beside the token: a form posted from another site says so in Origin
@@ -214,17 +226,6 @@ def host_named(scope: Scope) -> str | None:
             except ValueError:
                 return None
     return None
-
-
-def _with_safe_headers(send: Send) -> Send:
-    async def send_with_headers(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            headers = MutableHeaders(scope=message)
-            for name, value in SAFE_HEADERS.items():
-                headers.setdefault(name, value)
-        await send(message)
-
-    return send_with_headers
 
 
 def session_cookie(ctx, session_id: str | None) -> dict:
