@@ -1,5 +1,6 @@
 """Run the district benchmark: python -m benchmarks.district [--database sqlite|postgresql]
-[--quick] [--repeat N]. Prints each row as it is measured, then one markdown table."""
+[--quick] [--repeat N] [--only STEP,...]. Prints each row as it is measured, then one
+markdown table."""
 
 from __future__ import annotations
 
@@ -46,8 +47,21 @@ def profiled(stage: Stage, name: str, on: bool):
         stage.procs.stop(spy)
 
 
+STEPS = (
+    steps.roster_import,
+    steps.pages,
+    steps.saves,
+    steps.stop_burst,
+    steps.requests_and_outbox,
+    steps.mass_text,
+    steps.export,
+    steps.stop_during_import,
+    steps.staff_pages,
+)
+
+
 async def one_run(
-    database: str, sizes, ports: range, keep: bool, profile: bool = False
+    database: str, sizes, ports: range, keep: bool, profile: bool = False, only=()
 ) -> list[report.Row]:
     workdir = Path(tempfile.mkdtemp(prefix="portal-bench-"))
     stage = Stage(workdir, database, ports)
@@ -60,17 +74,10 @@ async def one_run(
 
     try:
         await stage.open()
-        for step in (
-            steps.roster_import,
-            steps.pages,
-            steps.saves,
-            steps.stop_burst,
-            steps.requests_and_outbox,
-            steps.mass_text,
-            steps.export,
-            steps.stop_during_import,
-            steps.staff_pages,
-        ):
+        for step in STEPS:
+            # The roster import always runs: the later steps use the people it loads.
+            if only and step is not steps.roster_import and step.__name__ not in only:
+                continue
             with profiled(stage, step.__name__, profile):
                 show(await step(stage, sizes))
         show(steps.peak_rss(stage))
@@ -102,14 +109,26 @@ def main() -> None:
     parser.add_argument(
         "--profile", action="store_true", help="py-spy the server through each step (needs --keep)"
     )
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated steps to run after the roster import: "
+        + ", ".join(step.__name__ for step in STEPS[1:]),
+    )
     args = parser.parse_args()
+    only = tuple(name for name in args.only.split(",") if name)
+    unknown = set(only) - {step.__name__ for step in STEPS}
+    if unknown:
+        parser.error(f"unknown step: {', '.join(sorted(unknown))}")
     first, last = (int(p) for p in args.ports.split("-"))
     sizes = QUICK if args.quick else FULL
     runs = []
     for n in range(args.repeat):
         print(f"run {n + 1} of {args.repeat} ({args.database})", file=sys.stderr, flush=True)
         ports = range(first, last + 1)
-        runs.append(asyncio.run(one_run(args.database, sizes, ports, args.keep, args.profile)))
+        runs.append(
+            asyncio.run(one_run(args.database, sizes, ports, args.keep, args.profile, only))
+        )
     rows = report.median_rows(runs) if len(runs) > 1 else runs[0]
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     print(
