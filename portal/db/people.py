@@ -82,6 +82,25 @@ async def by_id(conn: Conn, person_id: int) -> Row | None:
     return await conn.fetch_one(_PERSON_WITH_STATE + " WHERE p.id = :id", {"id": person_id})
 
 
+async def locked_for_requests(conn: Conn, person_ids: list[int]) -> dict[int, Row]:
+    """These people with their consent state, by id, read inside a write transaction to ask
+    them for consent. On PostgreSQL their rows are locked first, in id order, with the lock
+    a consent change takes (ledger.state_for_update), so the state read is the latest."""
+    found: dict[int, Row] = {}
+    # In slices: SQLite caps the number of bound parameters in one statement.
+    for start in range(0, len(person_ids), 500):
+        names = {f"p{i}": person_id for i, person_id in enumerate(person_ids[start : start + 500])}
+        marks = ", ".join(f":{name}" for name in names)
+        if conn.dialect == "postgresql":
+            await conn.execute(
+                f"SELECT id FROM people WHERE id IN ({marks}) ORDER BY id FOR NO KEY UPDATE",
+                names,
+            )
+        rows = await conn.fetch_all(_PERSON_WITH_STATE + f" WHERE p.id IN ({marks})", names)
+        found.update((row.id, row) for row in rows)
+    return found
+
+
 async def in_saved_list(conn: Conn, list_id: int, *, after: int = 0, limit: int = 500) -> list[Row]:
     """One page of a saved list's people, archived ones too, by id (keyset after `after`)."""
     return await conn.fetch_all(
