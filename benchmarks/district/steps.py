@@ -13,6 +13,7 @@ from benchmarks.district.processes import PORTAL, RssWatch, memory_kib
 from benchmarks.district.report import Row, limit_row, percentile, rate_row
 from benchmarks.district.setup import Stage
 from portal.people import demo
+from portal.people import search as people_search
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -473,6 +474,14 @@ async def staff_pages(stage: Stage, sizes) -> list:
     async with stage.db.read() as conn:
         people = await conn.fetch_val("SELECT COUNT(*) FROM people")
         events = await conn.fetch_val("SELECT COUNT(*) FROM consent_events")
+        # Pages deep into the list, as the Next page link carries them: four fifths down.
+        deep = await conn.fetch_one(
+            "SELECT lower(last_name) AS sort_last, lower(first_name) AS sort_first, id"
+            " FROM people WHERE archived_at IS NULL"
+            " ORDER BY lower(last_name), lower(first_name), id LIMIT 1 OFFSET :skip",
+            {"skip": people * 4 // 5},
+        )
+    after = "after=" + urllib.parse.quote(people_search.cursor_of(deep))
     queries = [
         "q=First1234",
         "q=Last77",
@@ -495,6 +504,7 @@ async def staff_pages(stage: Stage, sizes) -> list:
         )
     ]
     queries += ["status=allowed&q=First", "status=never_asked&q=Last1"]
+    queries += [after, f"status=allowed&{after}", f"status=never_asked&{after}", f"q=First&{after}"]
     search = [
         ["GET", f"/staff/people?{queries[n % len(queries)]}", headers, ""]
         for n in range(sizes.latency_requests)

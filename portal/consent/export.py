@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import io
 import json
 from collections.abc import AsyncIterator, Iterable
@@ -53,25 +54,33 @@ def current_status(row: Row) -> str:
 
 
 def _ledger_row(event: Row) -> list[Any]:
-    known = event.first_name is not None
+    # Items, not attributes: this runs for every event of an export of hundreds of thousands.
+    known = event["first_name"] is not None
     return [
-        event.id,
-        event.created_at,
-        event.person_id or "",
-        event.first_name if known else "",
-        event.last_name if known else "",
-        event.kind if known else "number",
-        event.phone or "",
-        event.old_status or "",
-        event.new_status,
-        event.channel,
-        event.actor_label,
-        json.dumps(json.loads(event.evidence), ensure_ascii=False),
-        event.wording_version or "",
-        event.ip,
-        event.user_agent,
+        event["id"],
+        event["created_at"],
+        event["person_id"] or "",
+        event["first_name"] if known else "",
+        event["last_name"] if known else "",
+        event["kind"] if known else "number",
+        event["phone"] or "",
+        event["old_status"] or "",
+        event["new_status"],
+        event["channel"],
+        event["actor_label"],
+        _evidence_text(event["evidence"]),
+        event["wording_version"] or "",
+        event["ip"],
+        event["user_agent"],
         current_status(event),
     ]
+
+
+@functools.lru_cache(maxsize=4096)
+def _evidence_text(stored: str) -> str:
+    """The evidence as the export writes it. Many events carry the same evidence (an
+    import's note, a channel's fixed words), so the recent ones are remembered."""
+    return json.dumps(json.loads(stored), ensure_ascii=False)
 
 
 async def ledger_pages(ctx: PortalContext, page_size: int = PAGE_SIZE) -> AsyncIterator[list]:
@@ -116,13 +125,16 @@ def csv_text(rows: Iterable[list[str]]) -> str:
 
 def neutral_row(values: Iterable[Any]) -> list[str]:
     # Every cell, not only the ones a person typed: any field can carry text from outside.
-    return [_cell("" if value is None else str(value)) for value in values]
+    cells = []
+    for value in values:
+        text = "" if value is None else str(value)
+        cells.append("'" + text if text[:1] in _FORMULA_STARTS else text)
+    return cells
 
 
-def _cell(text: str) -> str:
-    """Spreadsheets run cells starting with = + - @ (or a tab or return) as formulas: make
-    them plain text. A phone number in E.164 starts with + too, and is kept as text this way."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+# Spreadsheets run cells starting with = + - @ (or a tab or return) as formulas: a leading
+# quote makes them plain text. A phone number in E.164 starts with + too, and is kept as text.
+_FORMULA_STARTS = frozenset(("=", "+", "-", "@", "\t", "\r"))
 
 
 # -- One phone number ------------------------------------------------------------------------

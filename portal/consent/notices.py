@@ -7,6 +7,7 @@ its change commits, and never without it.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from portal.consent import reply_texts, wording
@@ -14,6 +15,7 @@ from portal.consent.rules import Actor, Channel, Status, texting_status
 from portal.db import Conn, Row, ledger
 from portal.db import organization as org_rows
 from portal.db import people as people_rows
+from portal.links import LinkFor
 from portal.messaging import outbox
 
 if TYPE_CHECKING:
@@ -142,34 +144,74 @@ async def number_stopped(
 
 async def queue_consent_request(
     conn: Conn, ctx: PortalContext, *, person: Row, requested_by: str = ""
-) -> int | None:
+) -> None:
     """Issue a Yes/No link at the person's current consent version and email it to them.
 
     Never to an address someone else typed for them (rule 4): whoever typed it could answer."""
     if not person.email or not person.cell_phone or not person.email_confirmed:
-        return None
+        return
     state = await ledger.state_for_update(conn, person.id)
-    organization = await org_rows.get(conn)
-    days = organization.consent_link_days  # set by staff; else the setting's first default
-    link = await ctx.consent_links.issue(
-        conn,
-        person_id=person.id,
-        phone=person.cell_phone,
-        consent_version=state.version if state else 0,
-        lifetime=dt.timedelta(days=days) if days else None,
-        sent_to=person.email,
+    await _queue_requests(
+        conn, ctx, [(person, state.version if state else 0)], requested_by=requested_by
     )
-    return await outbox.queue_email(
+
+
+async def queue_consent_requests(
+    conn: Conn, ctx: PortalContext, *, people: Sequence[Row], requested_by: str = ""
+) -> None:
+    """`queue_consent_request` for many people at once, their links and their emails each
+    in one statement. The rows must come from `people_rows.locked_for_requests` in this
+    transaction, so each consent version is read under the lock a consent change takes."""
+    await _queue_requests(
         conn,
         ctx,
-        template="consent_request",
-        to=person.email,
-        person_id=person.id,
-        organization=organization,
-        person=person,
+        [
+            (person, person.consent_version)
+            for person in people
+            if person.email and person.cell_phone and person.email_confirmed
+        ],
         requested_by=requested_by,
-        link_url=ctx.url_for("consent.link", token=link.token),
-        wording=(await wording.current(conn)).text(
-            org_name=organization.name, phone=person.cell_phone
-        ),
+    )
+
+
+async def _queue_requests(
+    conn: Conn, ctx: PortalContext, people: Sequence[tuple[Row, int]], *, requested_by: str
+) -> None:
+    """A link at the given consent version and its email, for each (person, version)."""
+    if not people:
+        return
+    organization = await org_rows.get(conn)
+    days = organization.consent_link_days  # set by staff; else the setting's first default
+    links = await ctx.consent_links.issue_many(
+        conn,
+        [
+            LinkFor(
+                person_id=person.id,
+                phone=person.cell_phone,
+                consent_version=version,
+                sent_to=person.email,
+            )
+            for person, version in people
+        ],
+        lifetime=dt.timedelta(days=days) if days else None,
+    )
+    current = await wording.current(conn)
+    await outbox.queue_emails(
+        conn,
+        ctx,
+        [
+            outbox.Email(
+                to=person.email,
+                person_id=person.id,
+                context={
+                    "person": person,
+                    "requested_by": requested_by,
+                    "link_url": ctx.url_for("consent.link", token=link.token),
+                    "wording": current.text(org_name=organization.name, phone=person.cell_phone),
+                },
+            )
+            for (person, _), link in zip(people, links, strict=True)
+        ],
+        template="consent_request",
+        organization=organization,
     )

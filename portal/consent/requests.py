@@ -58,14 +58,17 @@ async def request_consent(
 ) -> RequestReport:
     """Email a Yes/No link to each person who can answer one (staff screens, CLI)."""
     report = RequestReport()
+    people = await people_rows.locked_for_requests(conn, person_ids)
+    askable = []
     for person_id in person_ids:
-        person = await people_rows.by_id(conn, person_id)
+        person = people.get(person_id)
         reason = why_not_askable(person)
         if reason:
             report.skipped[person_id] = reason
             continue
-        await notices.queue_consent_request(conn, ctx, person=person, requested_by=requested_by)
+        askable.append(person)
         report.sent.append(person_id)
+    await notices.queue_consent_requests(conn, ctx, people=askable, requested_by=requested_by)
     return report
 
 

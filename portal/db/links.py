@@ -4,35 +4,29 @@ from __future__ import annotations
 
 from portal.db import Conn, Row
 
+_CREATE_COLUMNS = (
+    "id",
+    "purpose",
+    "person_id",
+    "account_id",
+    "phone",
+    "consent_version",
+    "created_at",
+    "expires_at",
+    "sent_to",
+)
 
-async def create(
-    conn: Conn,
-    *,
-    link_id: str,
-    purpose: str,
-    person_id: int | None,
-    account_id: int | None,
-    phone: str | None,
-    consent_version: int | None,
-    now: str,
-    expires_at: str,
-    sent_to: str | None = None,
-) -> None:
-    await conn.execute(
-        "INSERT INTO links (id, purpose, person_id, account_id, phone, consent_version,"
-        " created_at, expires_at, sent_to) VALUES (:id, :purpose, :person_id, :account_id,"
-        " :phone, :version, :now, :expires_at, :sent_to)",
-        {
-            "id": link_id,
-            "purpose": purpose,
-            "person_id": person_id,
-            "account_id": account_id,
-            "phone": phone,
-            "version": consent_version,
-            "now": now,
-            "expires_at": expires_at,
-            "sent_to": sent_to,
-        },
+
+async def create_many(conn: Conn, rows: list[dict]) -> None:
+    """Many links in one executemany (a bulk request's batch). Each row gives every column
+    of _CREATE_COLUMNS."""
+    await conn.execute_many(
+        "INSERT INTO links ("
+        + ", ".join(_CREATE_COLUMNS)
+        + ") VALUES ("
+        + ", ".join("?" for _ in _CREATE_COLUMNS)
+        + ")",
+        [tuple(row[name] for name in _CREATE_COLUMNS) for row in rows],
     )
 
 

@@ -146,12 +146,15 @@ async def cancel(conn: Conn, mass_text_id: int, *, now: str) -> int | None:
 
 async def add_skips(conn: Conn, mass_text_id: int, skipped: dict[str, list[int]]) -> None:
     """Name who the mass text skipped and why, for its report."""
-    for reason, person_ids in skipped.items():
-        for person_id in person_ids:
-            await conn.execute(
-                "INSERT INTO mass_text_skips (mass_text_id, person_id, reason) VALUES (:m, :p, :r)",
-                {"m": mass_text_id, "p": person_id, "r": reason},
-            )
+    rows = [
+        (mass_text_id, person_id, reason)
+        for reason, person_ids in skipped.items()
+        for person_id in person_ids
+    ]
+    if rows:
+        await conn.execute_many(
+            "INSERT INTO mass_text_skips (mass_text_id, person_id, reason) VALUES (?, ?, ?)", rows
+        )
 
 
 # What the provider said last, read as delivered or failed (statuses in Twilio's words).

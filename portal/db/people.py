@@ -82,6 +82,25 @@ async def by_id(conn: Conn, person_id: int) -> Row | None:
     return await conn.fetch_one(_PERSON_WITH_STATE + " WHERE p.id = :id", {"id": person_id})
 
 
+async def locked_for_requests(conn: Conn, person_ids: list[int]) -> dict[int, Row]:
+    """These people with their consent state, by id, read inside a write transaction to ask
+    them for consent. On PostgreSQL their rows are locked first, in id order, with the lock
+    a consent change takes (ledger.state_for_update), so the state read is the latest."""
+    found: dict[int, Row] = {}
+    # In slices: SQLite caps the number of bound parameters in one statement.
+    for start in range(0, len(person_ids), 500):
+        names = {f"p{i}": person_id for i, person_id in enumerate(person_ids[start : start + 500])}
+        marks = ", ".join(f":{name}" for name in names)
+        if conn.dialect == "postgresql":
+            await conn.execute(
+                f"SELECT id FROM people WHERE id IN ({marks}) ORDER BY id FOR NO KEY UPDATE",
+                names,
+            )
+        rows = await conn.fetch_all(_PERSON_WITH_STATE + f" WHERE p.id IN ({marks})", names)
+        found.update((row.id, row) for row in rows)
+    return found
+
+
 async def in_saved_list(conn: Conn, list_id: int, *, after: int = 0, limit: int = 500) -> list[Row]:
     """One page of a saved list's people, archived ones too, by id (keyset after `after`)."""
     return await conn.fetch_all(
@@ -209,6 +228,42 @@ _STATUS_SQL = {
     " AND (s.status IS NULL OR s.status = 'none' OR s.phone IS NULL OR s.phone != p.cell_phone)",
 }
 
+# Who may hold each status, from an index: a superset the status filter above then narrows.
+# A status few people hold is found from those few, then sorted by name; walking everyone in
+# name order would read the whole district to fill a page. One many people hold is found
+# walking the name index, which soon fills a page, and sorting them all would not.
+_HOLDERS_SQL = {
+    "stopped": "SELECT phone FROM phone_suppressions WHERE active = 1",
+    "blocked": "SELECT id FROM people WHERE blocked = 1",
+    "pending": "SELECT person_id FROM consent_state WHERE status = 'pending'",
+    "not_allowed": "SELECT person_id FROM consent_state WHERE status = 'opted_out'",
+}
+_HOLDERS_COLUMN = {"stopped": "p.cell_phone"}
+# Up to this many holders a status counts as held by few.
+FEW_HOLDERS = 2000
+
+
+async def _held_by_few(conn: Conn, status: str) -> bool:
+    """Whether few hold the status: a count that stops past FEW_HOLDERS, on an index."""
+    held = await conn.fetch_val(
+        f"SELECT COUNT(*) FROM ({_HOLDERS_SQL[status]} LIMIT {FEW_HOLDERS + 1}) AS holders"
+    )
+    return held <= FEW_HOLDERS
+
+
+async def _names_begin_so(conn: Conn, lo: str, hi: str) -> int:
+    """How many first or last names fall in [lo, hi), counted on the name indexes up to
+    just past FEW_HOLDERS each."""
+    found = 0
+    for column in ("last_name", "first_name"):
+        found += await conn.fetch_val(
+            f"SELECT COUNT(*) FROM (SELECT 1 FROM people WHERE lower({column}) >= :lo"
+            f" AND lower({column}) < :hi LIMIT {FEW_HOLDERS + 1}) AS names",
+            {"lo": lo, "hi": hi},
+        )
+    return found
+
+
 _SEARCH = """
 SELECT p.id, p.family_id, f.name AS family_name, p.kind, p.first_name, p.last_name, p.email,
        p.cell_phone, p.is_account_holder, p.blocked, p.email_confirmed, p.archived_at,
@@ -256,13 +311,21 @@ async def search(conn: Conn, criteria, *, after=None, limit: int = 50) -> list[R
         values["flo"], values["fhi"] = _prefix_range(criteria.full_name[0])
         values["llo"], values["lhi"] = _prefix_range(criteria.full_name[1])
     elif criteria.name_prefix:
-        where.append(
-            "((lower(p.last_name) >= :lo AND lower(p.last_name) < :hi)"
-            " OR (lower(p.first_name) >= :lo AND lower(p.first_name) < :hi))"
-        )
         values["lo"], values["hi"] = _prefix_range(criteria.name_prefix)
+        # A beginning many names share ("Ma") is found walking the name order, which soon
+        # fills a page: `|| ''` keeps the planner off the name indexes, whose matches it
+        # would all sort. A rare one is found on those indexes, then sorted.
+        many = await _names_begin_so(conn, values["lo"], values["hi"]) > FEW_HOLDERS
+        text = " || ''" if many else ""
+        where.append(
+            f"((lower(p.last_name{text}) >= :lo AND lower(p.last_name{text}) < :hi)"
+            f" OR (lower(p.first_name{text}) >= :lo AND lower(p.first_name{text}) < :hi))"
+        )
     if criteria.status:
         where.append(_STATUS_SQL[criteria.status])
+        if criteria.status in _HOLDERS_SQL and await _held_by_few(conn, criteria.status):
+            column = _HOLDERS_COLUMN.get(criteria.status, "p.id")
+            where.append(f"{column} IN ({_HOLDERS_SQL[criteria.status]})")
     if criteria.family_id is not None:
         where.append("p.family_id = :family_id")
         values["family_id"] = criteria.family_id

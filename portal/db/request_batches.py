@@ -75,15 +75,12 @@ async def record_step(
     now: str,
 ) -> None:
     """One batch's outcomes and the progress they make, in the batch's own transaction."""
-    for person_id in sent:
-        await conn.execute(
-            "INSERT INTO request_batch_people (batch_id, person_id, reason) VALUES (:b, :p, NULL)",
-            {"b": batch_id, "p": person_id},
-        )
-    for person_id, reason in skipped.items():
-        await conn.execute(
-            "INSERT INTO request_batch_people (batch_id, person_id, reason) VALUES (:b, :p, :r)",
-            {"b": batch_id, "p": person_id, "r": reason},
+    outcomes = [(batch_id, person_id, None) for person_id in sent]
+    outcomes += [(batch_id, person_id, reason) for person_id, reason in skipped.items()]
+    if outcomes:
+        await conn.execute_many(
+            "INSERT INTO request_batch_people (batch_id, person_id, reason) VALUES (?, ?, ?)",
+            outcomes,
         )
     row = await get(conn, batch_id)
     reasons = json.loads(row.skipped_reasons)

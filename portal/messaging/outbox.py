@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from portal.clock import to_db
-from portal.db import Conn
+from portal.db import Conn, Row
 from portal.db import organization as org_rows
 from portal.db import outbox as outbox_rows
 from portal.messaging import emails, segments
@@ -55,6 +55,50 @@ async def queue_email(
     )
     ctx.outbox_wakeup.set()
     return outbox_id
+
+
+@dataclasses.dataclass(frozen=True)
+class Email:
+    """One email of many queued together: to whom, for which person, and what its template
+    is rendered with besides the organization."""
+
+    to: str
+    person_id: int | None
+    context: dict[str, Any]
+
+
+async def queue_emails(
+    conn: Conn, ctx: PortalContext, messages: Sequence[Email], *, template: str, organization: Row
+) -> None:
+    """Render and queue many emails of one template in one statement (a bulk request's
+    batch), as `queue_email` would queue each."""
+    now = to_db(ctx.now())
+    rows = []
+    for email in messages:
+        rendered = emails.render(
+            template, organization=organization, url_for=ctx.url_for, **email.context
+        )
+        rows.append(
+            {
+                "channel": "email",
+                "template": template,
+                "recipient": email.to,
+                "person_id": email.person_id,
+                "subject": rendered.subject,
+                "body_text": rendered.text,
+                "body_html": rendered.html,
+                "message_id": _message_id(ctx),
+                "requires_consent": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+                "reply_to": "",
+                "mass_text_id": None,
+                "segments": 1,
+            }
+        )
+    if rows:
+        await outbox_rows.add_many(conn, rows)
+        ctx.outbox_wakeup.set()
 
 
 async def queue_text(

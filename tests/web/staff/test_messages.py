@@ -9,6 +9,7 @@ import pytest
 from staff_steps import add_person, login_as, receive_text, wait_for_queueing
 
 from portal.clock import to_db
+from portal.messaging import mass_texts
 
 TOKEN_RE = re.compile(r'name="send_token" value="([^"]+)"')
 
@@ -95,6 +96,17 @@ def test_a_number_shared_by_a_parent_and_two_students_gets_one_text(portal):
     portal.deliver()
     threads = portal.app.state.fake_phone.threads()
     assert len([t for t in threads["+12015550101"] if t.body == "Hi Pat"]) == 1
+
+
+def test_a_mass_text_longer_than_a_chunk_queues_each_text_once_and_counts_them(portal, monkeypatch):
+    monkeypatch.setattr(mass_texts, "CHUNK", 3)  # four may be texted: a chunk and one more
+    login_as(portal, "texting")
+    send(portal, body="Hi {first_name}")
+    sent = texts(portal)
+    assert sorted(t.body_text for t in sent) == ["Hi Avery", "Hi Casey", "Hi Morgan", "Hi Pat"]
+    [mass] = portal.rows("SELECT id, chosen, recipients, queueing, queue_error FROM mass_texts")
+    assert (mass.chosen, mass.recipients, mass.queueing, mass.queue_error) == (4, 4, 0, "")
+    assert {t.mass_text_id for t in sent} == {mass.id}
 
 
 def test_someone_who_replies_stop_while_a_mass_text_goes_out_gets_nothing_more(portal):

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from staff_steps import login_as
+from staff_steps import login_as, receive_text
 
 from portal.clock import to_db
+from portal.consent import commands
+from portal.consent.rules import Actor, Channel
 from portal.db import people as people_rows
 
 NAME_RE = re.compile(r'class="person-name" href="/staff/people/\d+">([^<]+)</a>')
@@ -57,6 +59,45 @@ def test_filters_by_status_and_by_family(portal):
     assert filtered(family=str(family)) == ["Casey Lee", "Morgan Lee"]
     assert portal.client.get("/staff/people", params={"family": "9" * 30}).status_code == 404
     assert filtered(status="not-a-status") == filtered()  # ignored, not an error
+
+
+@pytest.mark.parametrize("few", [0, 10_000], ids=["walk-the-name-order", "start-from-the-few"])
+def test_each_filter_finds_the_same_people_whichever_way_the_query_goes(portal, monkeypatch, few):
+    """A status few hold is looked up from them, one many hold by walking names in order; a
+    name beginning likewise. Either way the same people are found."""
+    from portal.consent.commands import staff
+
+    receive_text(portal, "+12015550112", "STOP")  # Casey
+    office = Actor(kind="staff", label="Office")
+    morgan, avery = portal.person_id("Morgan"), portal.person_id("Avery")
+
+    async def change():
+        async with portal.ctx.db.write() as conn:
+            await staff.block(conn, portal.ctx, person_id=morgan, actor=office)
+            await commands.set_texting(
+                conn,
+                portal.ctx,
+                person_id=avery,
+                allow=False,
+                channel=Channel.STAFF,
+                actor=office,
+            )
+
+    portal.call(change)
+    monkeypatch.setattr(people_rows, "FEW_HOLDERS", few)
+    login_as(portal, "viewer")
+
+    def filtered(**params) -> list[str]:
+        return sorted(names(portal.client.get("/staff/people", params=params)))
+
+    assert filtered(status="allowed") == ["Pat Parker"]
+    assert filtered(status="not_allowed") == ["Avery Parker"]
+    assert filtered(status="blocked") == ["Morgan Lee"]
+    assert filtered(status="stopped") == ["Casey Lee"]
+    assert filtered(status="never_asked") == ["Jordan Parker"]
+    assert filtered(status="pending") == []
+    assert filtered(q="pa") == ["Avery Parker", "Jordan Parker", "Pat Parker", "Sam Parker"]
+    assert filtered(q="m", status="blocked") == ["Morgan Lee"]
 
 
 def test_pages_follow_each_other_without_gaps_or_repeats(portal):
