@@ -206,7 +206,7 @@ async def import_roster(
         # 100 ms or so and would lose every race to our next chunk: after CHUNK_SECONDS of
         # writing comes a pause longer than that. PostgreSQL locks rows, not the database: a
         # STOP waits there only for a chunk that holds its person, never for the pause.
-        size = max(MIN_CHUNK_ROWS, min(CHUNK_ROWS, int(size * CHUNK_SECONDS / max(took, 1e-3))))
+        size = min(CHUNK_ROWS, max(MIN_CHUNK_ROWS, int(size * CHUNK_SECONDS / max(took, 1e-3))))
         writing += took
         if done < total and writing >= CHUNK_SECONDS and ctx.db.dialect == "sqlite":
             await asyncio.sleep(PAUSE_SECONDS)
