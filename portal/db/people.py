@@ -288,7 +288,10 @@ async def set_blocked(conn: Conn, person_id: int, *, blocked: bool, now: str) ->
 
 # Batched forms for an import's chunk: a few statements for a few hundred rows. Lists of ids
 # or numbers go in slices, as SQLite caps the number of bound parameters in one statement.
+# Multi-row inserts go in smaller ones: sqlite3 looks each `:name` up by a linear scan of the
+# statement's names, so one statement's binding costs the square of its parameters.
 _SLICE = 500
+INSERT_SLICE = 50
 
 
 def _slices(items: list, size: int = _SLICE):
@@ -328,7 +331,7 @@ async def create_families(conn: Conn, names: list[str], *, now: str) -> dict[str
     if len(set(names)) != len(names):
         raise ValueError("family names in one batch must differ: the names tell their ids apart")
     ids: dict[str, int] = {}
-    for part in _slices(names):
+    for part in _slices(names, INSERT_SLICE):
         listed = ", ".join(f"(:n{n}, :now)" for n in range(len(part)))
         values = {f"n{n}": name for n, name in enumerate(part)} | {"now": now}
         rows = await conn.fetch_all(
@@ -348,7 +351,7 @@ async def create_many(conn: Conn, people: list[dict], *, now: str) -> list[int]:
     if len(key_of) != len(people):
         raise ValueError("people in one batch must differ: their names tell their ids apart")
     ids: list[int] = [0] * len(people)
-    for part in _slices(people):
+    for part in _slices(people, INSERT_SLICE):
         values: dict = {"now": now}
         tuples = []
         for n, person in enumerate(part):
