@@ -215,3 +215,41 @@ async def _queue_requests(
         template="consent_request",
         organization=organization,
     )
+
+
+async def imported_opt_ins_confirmed(
+    conn: Conn,
+    ctx: PortalContext,
+    changes: list[tuple[Row, Status]],
+    *,
+    with_their_numbers: list[Row],
+) -> None:
+    """What an import's chunk of changes owes, as `person_changed` would queue it change by
+    change: an opt-in's one confirmation text (an import's opt-out is the office's own doing,
+    and an import never makes anyone pending). `with_their_numbers`: everyone who has one of
+    the opted-in numbers, read before the changes were written; each change is then replayed
+    in order, so a number two people of the chunk opt in is confirmed once, to the first."""
+    opted_in = {person.cell_phone for person, new in changes if new == Status.OPTED_IN}
+    opted_in.discard(None)
+    if not opted_in:
+        return
+    textable: dict[str, set[int]] = {}
+    for other in with_their_numbers:
+        if texting_status(other).may_text:
+            textable.setdefault(other.cell_phone, set()).add(other.id)
+    organization = await org_rows.get(conn)
+    template = await reply_texts.reply_text(conn, "opt_in", spanish=False)
+    body = template.format(org=organization.name, contact=organization.email)
+    texts = []
+    for person, new in changes:
+        if person.cell_phone not in opted_in:
+            continue
+        already = textable.setdefault(person.cell_phone, set())
+        if new != Status.OPTED_IN:
+            already.discard(person.id)
+            continue
+        if not already - {person.id}:
+            texts.append(outbox.Text(to=person.cell_phone, body=body, person_id=person.id))
+        already.add(person.id)
+    if texts:
+        await outbox.queue_texts(conn, ctx, texts, template="opt_in_confirmation")

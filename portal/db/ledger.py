@@ -224,3 +224,109 @@ async def events_page(conn: Conn, *, after_id: int, limit: int) -> list[Row]:
         " WHERE e.id > :after ORDER BY e.id LIMIT :limit",
         {"after": after_id, "limit": limit},
     )
+
+
+# Batched forms of the writes above, for an import's chunk: the same rows, in a few statements
+# instead of a few per person. `IN_SLICE` keeps every statement under the bound-parameter caps
+# (SQLite's, asyncpg's) whatever the chunk's size. A multi-row insert takes fewer rows a
+# statement: sqlite3 binds each `:name` by a linear scan of the statement's names.
+IN_SLICE = 500
+INSERT_SLICE = 50
+
+_EVENT_COLUMNS = (
+    "person_id",
+    "phone",
+    "old_status",
+    "new_status",
+    "channel",
+    "actor_kind",
+    "actor_account_id",
+    "actor_person_id",
+    "actor_label",
+    "evidence",
+    "wording_version",
+    "ip",
+    "user_agent",
+    "created_at",
+)
+
+
+async def states_for_update(conn: Conn, person_ids: list[int]) -> dict[int, Row]:
+    """`state_for_update` for many people at once: their current states, by person id. On
+    PostgreSQL the people's rows are locked first, in id order, as the single form does."""
+    ids = sorted(set(person_ids))
+    found: dict[int, Row] = {}
+    for start in range(0, len(ids), IN_SLICE):
+        names = {f"i{n}": person_id for n, person_id in enumerate(ids[start : start + IN_SLICE])}
+        listed = ", ".join(f":{name}" for name in names)
+        if conn.dialect == "postgresql":
+            await conn.execute(
+                f"SELECT id FROM people WHERE id IN ({listed}) ORDER BY id FOR NO KEY UPDATE",
+                names,
+            )
+        rows = await conn.fetch_all(
+            "SELECT person_id, status, phone, version, last_event_id FROM consent_state"
+            f" WHERE person_id IN ({listed}) ORDER BY person_id"
+            + (" FOR UPDATE" if conn.dialect == "postgresql" else ""),
+            names,
+        )
+        found.update((row.person_id, row) for row in rows)
+    return found
+
+
+async def append_person_events(conn: Conn, events: list[dict[str, Any]]) -> dict[int, int]:
+    """`append_event` for many people, at most one event each: the new events' ids by person
+    id. Each dict gives `append_event`'s arguments (`old`, `new`, `wording`, `now` by the
+    column names: old_status, new_status, wording_version, created_at)."""
+    person_ids = [event["person_id"] for event in events]
+    if len(set(person_ids)) != len(person_ids):
+        raise ValueError("one event per person in a batch: their ids name the events")
+    ids: dict[int, int] = {}
+    for start in range(0, len(events), INSERT_SLICE):
+        values: dict[str, Any] = {}
+        tuples = []
+        for n, event in enumerate(events[start : start + INSERT_SLICE]):
+            row = {
+                **event,
+                "actor_label": event["actor_label"][:200],
+                "evidence": json.dumps(event["evidence"], sort_keys=True, ensure_ascii=False),
+                "ip": event["ip"][:100],
+                "user_agent": event["user_agent"][:400],
+            }
+            values.update({f"{column}_{n}": row[column] for column in _EVENT_COLUMNS})
+            tuples.append("(" + ", ".join(f":{column}_{n}" for column in _EVENT_COLUMNS) + ")")
+        rows = await conn.fetch_all(
+            "INSERT INTO consent_events ("
+            + ", ".join(_EVENT_COLUMNS)
+            + ") VALUES "
+            + ", ".join(tuples)
+            + " RETURNING id, person_id",
+            values,
+        )
+        ids.update((row.person_id, row.id) for row in rows)
+    return ids
+
+
+async def put_states(conn: Conn, states: list[dict[str, Any]]) -> None:
+    """`put_state` for many people: each dict gives its arguments (person_id, status, phone,
+    version, event_id, now). Version 1 is a person's first state, inserted; later ones update."""
+    first = [s for s in states if s["version"] == 1]
+    later = [s for s in states if s["version"] != 1]
+    if first:
+        await conn.execute_many(
+            "INSERT INTO consent_state (person_id, status, phone, version, last_event_id,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (s["person_id"], s["status"], s["phone"], s["version"], s["event_id"], s["now"])
+                for s in first
+            ],
+        )
+    if later:
+        await conn.execute_many(
+            "UPDATE consent_state SET status = ?, phone = ?, version = ?, last_event_id = ?,"
+            " updated_at = ? WHERE person_id = ?",
+            [
+                (s["status"], s["phone"], s["version"], s["event_id"], s["now"], s["person_id"])
+                for s in later
+            ],
+        )

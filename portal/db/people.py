@@ -347,3 +347,88 @@ async def set_blocked(conn: Conn, person_id: int, *, blocked: bool, now: str) ->
         "UPDATE people SET blocked = :blocked, updated_at = :now WHERE id = :id",
         {"blocked": int(blocked), "now": now, "id": person_id},
     )
+
+
+# Batched forms for an import's chunk: a few statements for a few hundred rows. Lists of ids
+# or numbers go in slices, as SQLite caps the number of bound parameters in one statement.
+# Multi-row inserts go in smaller ones: sqlite3 looks each `:name` up by a linear scan of the
+# statement's names, so one statement's binding costs the square of its parameters.
+_SLICE = 500
+INSERT_SLICE = 50
+
+
+def _slices(items: list, size: int = _SLICE):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _listed(prefix: str, items: list) -> tuple[str, dict]:
+    """`:p0, :p1, ...` for an IN list, and the values it names."""
+    names = {f"{prefix}{n}": item for n, item in enumerate(items)}
+    return ", ".join(f":{name}" for name in names), names
+
+
+async def by_ids(conn: Conn, person_ids: list[int]) -> dict[int, Row]:
+    """`by_id` for many people at once, by id."""
+    found: dict[int, Row] = {}
+    for part in _slices(sorted(set(person_ids))):
+        listed, values = _listed("i", part)
+        rows = await conn.fetch_all(_PERSON_WITH_STATE + f" WHERE p.id IN ({listed})", values)
+        found.update((row.id, row) for row in rows)
+    return found
+
+
+async def with_phones(conn: Conn, phones: list[str]) -> list[Row]:
+    """`with_phone` for many numbers at once: everyone who has one of them."""
+    found: list[Row] = []
+    for part in _slices(sorted(set(phones))):
+        listed, values = _listed("p", part)
+        found += await conn.fetch_all(
+            _PERSON_WITH_STATE + f" WHERE p.cell_phone IN ({listed}) ORDER BY p.id", values
+        )
+    return found
+
+
+async def create_families(conn: Conn, names: list[str], *, now: str) -> dict[str, int]:
+    """`create_family` for many distinct names at once: the new families' ids by name."""
+    if len(set(names)) != len(names):
+        raise ValueError("family names in one batch must differ: the names tell their ids apart")
+    ids: dict[str, int] = {}
+    for part in _slices(names, INSERT_SLICE):
+        listed = ", ".join(f"(:n{n}, :now)" for n in range(len(part)))
+        values = {f"n{n}": name for n, name in enumerate(part)} | {"now": now}
+        rows = await conn.fetch_all(
+            f"INSERT INTO families (name, created_at) VALUES {listed} RETURNING id, name", values
+        )
+        ids.update((row.name, row.id) for row in rows)
+    return ids
+
+
+_CREATE_COLUMNS = ("family_id", "kind", "first_name", "last_name", "email", "cell_phone")
+
+
+async def create_many(conn: Conn, people: list[dict], *, now: str) -> list[int]:
+    """`create` for many people at once (none an account holder), each dict giving its
+    arguments; their new ids, in the order given. No two may share family, kind and names."""
+    key_of = {tuple(person[c] for c in _CREATE_COLUMNS[:4]): n for n, person in enumerate(people)}
+    if len(key_of) != len(people):
+        raise ValueError("people in one batch must differ: their names tell their ids apart")
+    ids: list[int] = [0] * len(people)
+    for part in _slices(people, INSERT_SLICE):
+        values: dict = {"now": now}
+        tuples = []
+        for n, person in enumerate(part):
+            values.update({f"{c}_{n}": person[c] for c in _CREATE_COLUMNS})
+            values[f"last4_{n}"] = last4(person["cell_phone"])
+            listed = ", ".join(f":{c}_{n}" for c in _CREATE_COLUMNS)
+            tuples.append(f"({listed}, :last4_{n}, 0, :now, :now)")
+        rows = await conn.fetch_all(
+            "INSERT INTO people (family_id, kind, first_name, last_name, email, cell_phone,"
+            " phone_last4, is_account_holder, created_at, updated_at) VALUES "
+            + ", ".join(tuples)
+            + " RETURNING id, family_id, kind, first_name, last_name",
+            values,
+        )
+        for row in rows:
+            ids[key_of[tuple(row[c] for c in _CREATE_COLUMNS[:4])]] = row.id
+    return ids

@@ -14,6 +14,7 @@ import base64
 import datetime as dt
 import hashlib
 import logging
+import time
 from typing import TYPE_CHECKING
 
 from portal.clock import to_db
@@ -28,6 +29,7 @@ log = logging.getLogger("portal.import")
 
 # A running job records progress after every chunk; one silent this long lost its server.
 STALE_AFTER = dt.timedelta(minutes=10)
+PROGRESS_SECONDS = 1.0  # a running job records its progress at most this often
 
 
 def stalled(ctx: PortalContext, job) -> bool:
@@ -120,7 +122,19 @@ class ImportRunner:
     async def _run(self, job_id: int, info: dict, data: bytes, *, account_id: int, ip: str):
         ctx = self.ctx
 
+        last_written: float | None = None  # the first chunk's progress shows at once
+
         async def progress(done: int, total: int) -> None:
+            # Once a second is enough for a page that refreshes every two, and each write is
+            # one more transaction beside the import's own, which STOPs would wait behind.
+            nonlocal last_written
+            if (
+                done < total
+                and last_written is not None
+                and time.monotonic() - last_written < PROGRESS_SECONDS
+            ):
+                return
+            last_written = time.monotonic()
             async with ctx.db.write() as conn:
                 await import_rows.set_progress(
                     conn, job_id, done=done, total=total, now=to_db(ctx.now())

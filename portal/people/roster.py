@@ -3,8 +3,9 @@
 Two passes, so that a file with errors changes nothing and a large file never holds the write
 lock for long: first the whole file is read, checked and matched against the people already
 in the portal (reads only); then, if nothing is wrong, it is written in short transactions (at
-most CHUNK_ROWS rows, about CHUNK_SECONDS each) with a pause between them, so a STOP or a
-portal save arriving meanwhile, from this process or another, waits a moment, not minutes.
+most CHUNK_ROWS rows each, in a few statements whatever their number), with a pause after every
+CHUNK_SECONDS of writing, so a STOP or a portal save arriving meanwhile, from this process or
+another, waits a moment, not minutes. Reading and checking the file is roster_file.py's.
 Importing the same file twice changes nothing the second time, and an import never overrides
 consent a person gave or withdrew themselves.
 """
@@ -12,91 +13,34 @@ consent a person gave or withdrew themselves.
 from __future__ import annotations
 
 import asyncio
-import csv
 import dataclasses
 import inspect
-import io
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from portal import phones
 from portal.clock import to_db
 from portal.consent import commands
 from portal.consent.rules import Actor, Channel, ConsentError
 from portal.db import Conn
 from portal.db import people as people_rows
-from portal.validation import name_problem, normalize_email
+from portal.people.roster_file import (  # noqa: F401 (IMPORT_COLUMNS: the console lists them)
+    IMPORT_COLUMNS,
+    RosterRefused,
+    RosterRow,
+    decode,
+    merge_repeats,
+    parse,
+)
 
 if TYPE_CHECKING:
     from portal.context import PortalContext
 
-IMPORT_COLUMNS = (
-    "family",
-    "kind",
-    "first_name",
-    "last_name",
-    "email",
-    "cell_phone",
-    "texting",
-    "consent_note",
-)
-REQUIRED_COLUMNS = IMPORT_COLUMNS[:4]
 CHUNK_ROWS = 200  # at most, per write transaction
 MIN_CHUNK_ROWS = 10
-CHUNK_SECONDS = 0.15  # a chunk that takes longer is made smaller
-PAUSE_SECONDS = 0.12  # between chunks, longer than the busy handler's longest nap
+CHUNK_SECONDS = 0.15  # of writing at most before a pause; a chunk that takes longer shrinks
+PAUSE_SECONDS = 0.12  # longer than SQLite's busy handler's longest nap
 ACTOR = Actor(kind="system", label="roster import")
-
-
-class RosterRefused(Exception):
-    """The file as a whole cannot be read: the message says what to do about it."""
-
-
-def decode(data: bytes) -> str:
-    """Text from what a spreadsheet saves as CSV: UTF-8 (with or without a BOM), or the
-    Windows-1252 that Excel writes as plain 'CSV'. Anything else is refused, not guessed."""
-    if b"\x00" in data[:4096]:
-        raise RosterRefused(
-            "This is not a CSV file (it looks like a spreadsheet or another binary file)."
-            " In your spreadsheet, choose Save As, then 'CSV UTF-8'."
-        )
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252")
-    except UnicodeDecodeError:
-        raise RosterRefused(
-            "The file's text is neither UTF-8 nor Windows-1252. In your spreadsheet, choose"
-            " Save As, then 'CSV UTF-8'."
-        ) from None
-
-
-@dataclasses.dataclass(frozen=True)
-class RosterRow:
-    line: int
-    family: str
-    kind: str
-    first_name: str
-    last_name: str
-    email: str | None
-    cell_phone: str | None
-    texting: str  # "yes", "no" or "" (leave consent alone)
-    note: str
-
-    @property
-    def key(self) -> tuple[str, str, str, str]:
-        """Who the row is: the same family, kind and names are the same person."""
-        return (self.family.casefold(), self.kind, *(n.casefold() for n in self.names))
-
-    @property
-    def names(self) -> tuple[str, str]:
-        return self.first_name, self.last_name
-
-    def same_details(self, other: RosterRow) -> bool:
-        return dataclasses.replace(self, line=0) == dataclasses.replace(other, line=0)
 
 
 @dataclasses.dataclass
@@ -162,90 +106,6 @@ class ImportReport:
 
 def _count(number: int, one: str, many: str) -> str:
     return f"{number} {one if number == 1 else many}"
-
-
-def parse(text: str, report: ImportReport) -> list[RosterRow]:
-    """Every row checked on its own; problems are collected, never raised."""
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    headers = [(name or "").strip().lower() for name in (reader.fieldnames or [])]
-    missing = [name for name in REQUIRED_COLUMNS if name not in headers]
-    if missing:
-        report.errors.append(f"missing columns: {', '.join(missing)}")
-        return []
-    reader.fieldnames = headers
-    rows: list[RosterRow] = []
-    for line, raw in enumerate(reader, start=2):
-        row, problems = _check_row(line, raw)
-        if problems:
-            report.errors.append(f"line {line}: " + "; ".join(problems))
-        elif row is not None:
-            rows.append(row)
-    return rows
-
-
-def _check_row(line: int, raw: dict) -> tuple[RosterRow | None, list[str]]:
-    def get(key: str) -> str:
-        value = raw.get(key)
-        return value.strip() if isinstance(value, str) else ""
-
-    if not any(get(key) for key in IMPORT_COLUMNS):
-        return None, []  # a blank line in the spreadsheet
-    problems = []
-    kind = get("kind").lower()
-    if kind not in ("contact", "student"):
-        problems.append("kind must be contact or student")
-    for key in ("family", "first_name", "last_name"):
-        if problem := name_problem(get(key)):
-            problems.append(f"{key}: {problem}")
-    email = phone = None
-    if get("email"):
-        try:
-            email = normalize_email(get("email"))
-        except ValueError as exc:
-            problems.append(f"email: {exc}")
-    if get("cell_phone"):
-        try:
-            phone = phones.normalize(get("cell_phone"))
-        except phones.InvalidPhone as exc:
-            problems.append(f"cell_phone: {exc}")
-    texting = get("texting").lower()
-    if texting not in ("", "yes", "no"):
-        problems.append("texting must be yes, no or empty")
-    if texting and not get("cell_phone"):
-        problems.append("texting needs a cell_phone")
-    if texting == "yes" and not get("consent_note"):
-        problems.append("texting yes needs a consent_note saying how they agreed")
-    row = RosterRow(
-        line,
-        get("family"),
-        kind,
-        get("first_name"),
-        get("last_name"),
-        email,
-        phone,
-        texting,
-        get("consent_note"),
-    )
-    return row, problems
-
-
-def merge_repeats(rows: list[RosterRow], report: ImportReport) -> list[RosterRow]:
-    """A row repeated exactly is one person, imported once; the same person twice with
-    different details is an error, since the file does not say which is right."""
-    first_by_key: dict[tuple, RosterRow] = {}
-    unique = []
-    for row in rows:
-        earlier = first_by_key.get(row.key)
-        if earlier is None:
-            first_by_key[row.key] = row
-            unique.append(row)
-        elif row.same_details(earlier):
-            report.repeated.append(f"line {row.line} repeats line {earlier.line}: imported once")
-        else:
-            report.errors.append(
-                f"line {row.line}: the same person as line {earlier.line} with different details"
-            )
-    return unique
 
 
 async def plan(conn: Conn, rows: list[RosterRow], report: ImportReport) -> None:
@@ -321,71 +181,91 @@ async def import_roster(
     except RosterRefused as exc:
         report.errors.append(str(exc))
         return report
-    rows = merge_repeats(parse(text, report), report)
+    rows = merge_repeats(parse(text, report.errors), report.errors, report.repeated)
     async with ctx.db.read() as conn:
         await plan(conn, rows, report)
     if report.errors or dry_run:
         return report
     families: dict[str, int] = {}
     done, size, total = 0, CHUNK_ROWS, len(report.plans)
+    writing = 0.0  # seconds spent writing since the last pause
     while done < total:
         chunk = report.plans[done : done + size]
         started = time.monotonic()
         async with ctx.db.write() as conn:
-            for step in chunk:
-                await _apply(conn, ctx, step, families, report)
+            await _write_chunk(conn, ctx, chunk, families, report)
         took = time.monotonic() - started
         done += len(chunk)
         if progress is not None:
             called = progress(done, total)
             if inspect.isawaitable(called):
                 await called
-        # Short transactions, and a real pause between them: a STOP arriving from another
-        # process waits in SQLite's busy handler, which looks again only every 100 ms or so,
-        # and would otherwise lose every race to our next chunk.
-        size = max(MIN_CHUNK_ROWS, min(CHUNK_ROWS, int(size * CHUNK_SECONDS / max(took, 1e-3))))
-        if done < total:
+        # Short transactions: a write of this process (a STOP the console's server takes
+        # while its import runs) gets its turn between any two, as the turns queue in order.
+        # Another process's write waits in SQLite's busy handler, which looks again only every
+        # 100 ms or so and would lose every race to our next chunk: after CHUNK_SECONDS of
+        # writing comes a pause longer than that. PostgreSQL locks rows, not the database: a
+        # STOP waits there only for a chunk that holds its person, never for the pause.
+        size = min(CHUNK_ROWS, max(MIN_CHUNK_ROWS, int(size * CHUNK_SECONDS / max(took, 1e-3))))
+        writing += took
+        if done < total and writing >= CHUNK_SECONDS and ctx.db.dialect == "sqlite":
             await asyncio.sleep(PAUSE_SECONDS)
+            writing = 0.0
     report.applied = True
     return report
 
 
-async def _apply(
-    conn: Conn, ctx: PortalContext, step: RowPlan, families: dict[str, int], report: ImportReport
+async def _write_chunk(
+    conn: Conn,
+    ctx: PortalContext,
+    chunk: list[RowPlan],
+    families: dict[str, int],
+    report: ImportReport,
 ) -> None:
-    row = step.row
+    """One chunk in one write transaction, in a few statements whatever its size: its new
+    families, its new people, then its consent column through the one write path."""
     now = to_db(ctx.now())
-    if step.person_id is None:
-        family_id = step.family_id or families.get(row.family)
-        if family_id is None:
-            family_id = families[row.family] = await people_rows.create_family(
-                conn, name=row.family, now=now
+    new = [step for step in chunk if step.person_id is None]
+    missing = [s.row.family for s in new if not (s.family_id or s.row.family in families)]
+    if missing:
+        families.update(
+            await people_rows.create_families(conn, list(dict.fromkeys(missing)), now=now)
+        )
+    created = await people_rows.create_many(
+        conn,
+        [
+            {
+                "family_id": step.family_id or families[step.row.family],
+                "kind": step.row.kind,
+                "first_name": step.row.first_name,
+                "last_name": step.row.last_name,
+                "email": step.row.email,
+                "cell_phone": step.row.cell_phone,
+            }
+            for step in new
+        ],
+        now=now,
+    )
+    for step, person_id in zip(new, created, strict=True):
+        step.person_id = person_id
+    report.created += len(new)
+    answering = [step for step in chunk if step.consent]
+    outcomes = await commands.import_texting(
+        conn,
+        ctx,
+        [
+            commands.ImportedAnswer(
+                person_id=step.person_id,
+                allow=step.consent == "yes",
+                evidence={"note": step.row.note, "import_line": step.row.line},
             )
-        step.person_id = await people_rows.create(
-            conn,
-            family_id=family_id,
-            kind=row.kind,
-            first_name=row.first_name,
-            last_name=row.last_name,
-            email=row.email,
-            cell_phone=row.cell_phone,
-            now=now,
-        )
-        report.created += 1
-    if not step.consent:
-        return
-    try:
-        change = await commands.set_texting(
-            conn,
-            ctx,
-            person_id=step.person_id,
-            allow=step.consent == "yes",
-            channel=Channel.IMPORT,
-            actor=ACTOR,
-            evidence={"note": row.note, "import_line": row.line},
-        )
-    except ConsentError:
-        # A STOP (or a block) that arrived after the file was checked: it wins.
-        step.notes.append("not opted in: the number replied STOP during the import")
-        return
-    report.consent_recorded += int(change.changed)
+            for step in answering
+        ],
+        actor=ACTOR,
+    )
+    for step, outcome in zip(answering, outcomes, strict=True):
+        if isinstance(outcome, ConsentError):
+            # A STOP (or a block) that arrived after the file was checked: it wins.
+            step.notes.append("not opted in: the number replied STOP during the import")
+        else:
+            report.consent_recorded += int(outcome.changed)

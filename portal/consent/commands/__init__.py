@@ -8,6 +8,7 @@ network I/O. Only commands/record.py writes consent_events, consent_state and
 phone_suppressions.
 """
 
+from portal.consent.commands.imported import ImportedAnswer, import_texting
 from portal.consent.commands.number import (
     NumberStop,
     carrier_opt_out,
@@ -38,6 +39,8 @@ __all__ = [
     "staff_set_texting",
     "unblock",
     "undo_staff_opt_out",
+    "ImportedAnswer",
+    "import_texting",
     "NumberStop",
     "PersonEdit",
     "actor_for_account",

@@ -103,3 +103,59 @@ async def number_event(
         conn, phone=phone, active=suppressed, source=channel, event_id=event_id, now=now
     )
     return event_id
+
+
+async def person_events(
+    conn: Conn,
+    ctx: PortalContext,
+    changes: list[tuple[Row, Row | None, Status]],
+    *,
+    channel: Channel,
+    actor: Actor,
+    evidence: dict[int, dict[str, Any]],
+    current_wording: str | None,
+) -> dict[int, int]:
+    """`person_event` for many people at once (an import's chunk), each (person, state, new)
+    once, by one actor and channel, with each person's own evidence (by person id): the same
+    ledger rows and state, in a few statements. `current_wording` is what `wording_for` gives,
+    given to the opt-ins (and requests) among them. The new events' ids, by person id."""
+    now = to_db(ctx.now())
+    event_ids = await ledger.append_person_events(
+        conn,
+        [
+            {
+                "person_id": person.id,
+                "phone": person.cell_phone,
+                "old_status": Status(state.status) if state else Status.NONE,
+                "new_status": new,
+                "channel": channel,
+                "actor_kind": actor.kind,
+                "actor_account_id": actor.account_id,
+                "actor_person_id": actor.person_id,
+                "actor_label": actor.label,
+                "evidence": evidence[person.id],
+                "wording_version": (
+                    current_wording if new in (Status.OPTED_IN, Status.PENDING) else None
+                ),
+                "ip": actor.ip,
+                "user_agent": actor.user_agent,
+                "created_at": now,
+            }
+            for person, state, new in changes
+        ],
+    )
+    await ledger.put_states(
+        conn,
+        [
+            {
+                "person_id": person.id,
+                "status": new,
+                "phone": person.cell_phone,
+                "version": (state.version if state else 0) + 1,
+                "event_id": event_ids[person.id],
+                "now": now,
+            }
+            for person, state, new in changes
+        ],
+    )
+    return event_ids

@@ -245,3 +245,27 @@ def test_pressing_import_while_another_import_runs_shows_the_running_one(portal)
     assert job_id == running
     assert portal.rows("SELECT COUNT(*) AS n FROM import_jobs")[0].n == 1
     assert portal.rows("SELECT COUNT(*) AS n FROM people WHERE last_name = 'Garcia'")[0].n == 0
+
+
+def test_a_job_records_its_progress_at_most_every_progress_seconds_and_when_done(
+    portal, monkeypatch
+):
+    from portal.people import import_jobs
+
+    monkeypatch.setattr(roster, "CHUNK_ROWS", 20)
+    monkeypatch.setattr(import_jobs, "PROGRESS_SECONDS", 3600.0)
+    recorded: list[tuple[int, int]] = []
+    set_progress = import_rows.set_progress
+
+    async def recording(conn, job_id, *, done, total, now):
+        recorded.append((done, total))
+        await set_progress(conn, job_id, done=done, total=total, now=now)
+
+    monkeypatch.setattr(import_rows, "set_progress", recording)
+    portal.login(demo.STAFF_EMAIL, demo.STAFF_PASSWORD)
+    text = HEADER + "".join(f"Pace {i},student,Kid{i},Pace,,,,\n" for i in range(100))
+    _, job_id = _start(portal, _upload(portal, text))
+    job, _ = _finish(portal, job_id)
+    assert (job.status, job.done, job.total) == ("done", 100, 100)
+    # The first chunk's progress, then nothing within the hour but the last.
+    assert recorded == [(20, 100), (100, 100)]
