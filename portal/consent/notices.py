@@ -94,7 +94,8 @@ async def opt_in_confirmation(
     for other in await people_rows.with_phone(conn, phone):
         if other.id != person.id and texting_status(other).may_text:
             return None  # the number already opted in, and was told so then
-    template = await reply_texts.reply_text(conn, "opt_in", spanish=False)
+    # In the person's saved language: no keyword of theirs says otherwise here.
+    template = await reply_texts.reply_text(conn, "opt_in", language=person.language)
     return await outbox.queue_text(
         conn,
         ctx,
@@ -170,6 +171,6 @@ async def queue_consent_request(
         requested_by=requested_by,
         link_url=ctx.url_for("consent.link", token=link.token),
         wording=(await wording.current(conn)).text(
-            org_name=organization.name, phone=person.cell_phone
+            org_name=organization.name, phone=person.cell_phone, language=person.language
         ),
     )
