@@ -94,6 +94,8 @@ def test_a_spanish_page_shows_the_spanish_wording_and_the_yes_records_spanish(
     )
     # Proof shows the words in the language the person read them in.
     login_as(portal, "admin")
+    history = portal.client.get(f"/staff/people/{portal.person_id('Jordan')}").text
+    assert "(2026-11-v1, in Spanish)" in history and SPANISH_WORDS in history
     proof = portal.client.get(f"/staff/proof/numbers/{JORDAN}").text
     assert "Version 2026-11-v1, Spanish" in proof and SPANISH_WORDS in proof
     download = portal.client.get(f"/staff/proof/numbers/{JORDAN}/export.csv").text
