@@ -38,6 +38,7 @@ EXPORT_COLUMNS = (
     "actor",
     "evidence",
     "wording_version",
+    "language",
     "ip",
     "user_agent",
     "current_status",
@@ -70,6 +71,7 @@ def _ledger_row(event: Row) -> list[Any]:
         event["actor_label"],
         _evidence_text(event["evidence"]),
         event["wording_version"] or "",
+        event["language"] or "",
         event["ip"],
         event["user_agent"],
         current_status(event),
@@ -140,6 +142,12 @@ _FORMULA_STARTS = frozenset(("=", "+", "-", "@", "\t", "\r"))
 # -- One phone number ------------------------------------------------------------------------
 
 
+def wording_key(event: Row) -> tuple[str, str]:
+    """Which text an event's person saw: its wording version, in its language (an event from
+    before languages, NULL, was English)."""
+    return event.wording_version, event.language or "en"
+
+
 @dataclasses.dataclass(frozen=True)
 class ProofEvent:
     event: Row
@@ -163,7 +171,7 @@ class NumberProof:
     phone: str
     people: list[ProofPerson]
     events: list[ProofEvent]
-    wordings: dict[str, str]
+    wordings: dict[tuple[str, str], str]  # by wording_key: (version, language)
 
     @property
     def known(self) -> bool:
@@ -175,14 +183,16 @@ async def number_proof(ctx: PortalContext, phone: str) -> NumberProof:
         people = await proof_rows.people_of_number(conn, phone)
         events = await proof_rows.events_of_number(conn, phone, [p.id for p in people])
         organization = await org_rows.get(conn)
-        every_version = await wording.all_versions(conn)
+        every_version = await wording.every_wording(conn)
     wordings = {}
     for event in events:
-        version = event.wording_version
-        if version and version in every_version and version not in wordings:
-            # The text as the person saw it: the organization's name and their number.
-            wordings[version] = wording.Wording(version, every_version[version]).text(
-                org_name=organization.name, phone=phone
+        key = wording_key(event)
+        version, language = key
+        if version and version in every_version and key not in wordings:
+            # The text as the person saw it: the organization's name, their number, and the
+            # language the ledger says it was shown in.
+            wordings[key] = every_version[version].text(
+                org_name=organization.name, phone=phone, language=language
             )
     return NumberProof(
         phone=phone,
@@ -217,6 +227,7 @@ NUMBER_COLUMNS = (
     "user_agent",
     "evidence",
     "wording_version",
+    "language",
     "wording_text",
 )
 
@@ -244,7 +255,8 @@ def number_proof_csv(proof: NumberProof) -> str:
                     event.user_agent,
                     json.dumps(item.evidence, ensure_ascii=False),
                     event.wording_version or "",
-                    proof.wordings.get(event.wording_version or "", ""),
+                    event.language or "",
+                    proof.wordings.get(wording_key(event), ""),
                 ]
             )
         )

@@ -96,7 +96,8 @@ async def opt_in_confirmation(
     for other in await people_rows.with_phone(conn, phone):
         if other.id != person.id and texting_status(other).may_text:
             return None  # the number already opted in, and was told so then
-    template = await reply_texts.reply_text(conn, "opt_in", spanish=False)
+    # In the person's saved language: no keyword of theirs says otherwise here.
+    template = await reply_texts.reply_text(conn, "opt_in", language=person.language)
     return await outbox.queue_text(
         conn,
         ctx,
@@ -207,7 +208,11 @@ async def _queue_requests(
                     "person": person,
                     "requested_by": requested_by,
                     "link_url": ctx.url_for("consent.link", token=link.token),
-                    "wording": current.text(org_name=organization.name, phone=person.cell_phone),
+                    "wording": current.text(
+                        org_name=organization.name,
+                        phone=person.cell_phone,
+                        language=person.language,
+                    ),
                 },
             )
             for (person, _), link in zip(people, links, strict=True)
@@ -238,8 +243,13 @@ async def imported_opt_ins_confirmed(
         if texting_status(other).may_text:
             textable.setdefault(other.cell_phone, set()).add(other.id)
     organization = await org_rows.get(conn)
-    template = await reply_texts.reply_text(conn, "opt_in", spanish=False)
-    body = template.format(org=organization.name, contact=organization.email)
+    # Each in the person's saved language, as `opt_in_confirmation` sends it one at a time.
+    bodies = {
+        language: (await reply_texts.reply_text(conn, "opt_in", language=language)).format(
+            org=organization.name, contact=organization.email
+        )
+        for language in ("en", "es")
+    }
     texts = []
     for person, new in changes:
         if person.cell_phone not in opted_in:
@@ -249,6 +259,7 @@ async def imported_opt_ins_confirmed(
             already.discard(person.id)
             continue
         if not already - {person.id}:
+            body = bodies["es" if person.language == "es" else "en"]
             texts.append(outbox.Text(to=person.cell_phone, body=body, person_id=person.id))
         already.add(person.id)
     if texts:

@@ -1,6 +1,9 @@
 """The automatic texts about consent: the opt-in confirmation and the STOP, START and HELP
 answers, in English and Spanish.
 
+An answer to a keyword goes in the keyword's language (ALTO gets Spanish, STOP English); the
+opt-in confirmation of any other channel goes in the person's saved language (none: English).
+
 Each is a direct answer to what the person did; no marketing in any of them (FCC 24-24: one
 confirmation, nothing else). Carriers require the opt-in one to name the organization, say
 what the texts are about and how often, "Msg & data rates may apply", and how to get help and
@@ -43,11 +46,12 @@ REPLIES = {
 }
 
 
-async def reply_text(conn: Conn, kind: str, *, spanish: bool) -> str:
-    """The newest version of one reply text, with {org} and {contact} still to fill in."""
-    language = "es" if spanish else "en"
+async def reply_text(conn: Conn, kind: str, *, language: str | None) -> str:
+    """The newest version of one reply text in `language` ('es', else English), with {org}
+    and {contact} still to fill in."""
+    language = "es" if language == "es" else "en"
     published = (await wording_rows.latest_replies(conn)).get((kind, language))
-    return published.text if published else REPLIES[(kind, spanish)]
+    return published.text if published else REPLIES[(kind, LANGUAGES[language])]
 
 
 async def current_texts(conn: Conn) -> dict[tuple[str, str], tuple[int, str]]:

@@ -28,13 +28,17 @@ async def append_event(
     ip: str,
     user_agent: str,
     now: str,
+    language: str | None = None,
 ) -> int:
+    """`language`: what the person saw or said it in ('en', 'es'); None where nobody saw
+    wording (staff, import, carrier)."""
     return await conn.fetch_val(
         "INSERT INTO consent_events (person_id, phone, old_status, new_status, channel,"
         " actor_kind, actor_account_id, actor_person_id, actor_label, evidence,"
-        " wording_version, ip, user_agent, created_at)"
+        " wording_version, ip, user_agent, created_at, language)"
         " VALUES (:person_id, :phone, :old, :new, :channel, :actor_kind, :actor_account_id,"
-        " :actor_person_id, :actor_label, :evidence, :wording, :ip, :ua, :now) RETURNING id",
+        " :actor_person_id, :actor_label, :evidence, :wording, :ip, :ua, :now, :language)"
+        " RETURNING id",
         {
             "person_id": person_id,
             "phone": phone,
@@ -50,6 +54,7 @@ async def append_event(
             "ip": ip[:100],
             "ua": user_agent[:400],
             "now": now,
+            "language": language,
         },
     )
 
@@ -170,7 +175,7 @@ async def put_suppression(
 async def events_of(conn: Conn, person_id: int, limit: int = 200) -> list[Row]:
     return await conn.fetch_all(
         "SELECT id, person_id, phone, old_status, new_status, channel, actor_kind,"
-        " actor_label, evidence, wording_version, ip, user_agent, created_at"
+        " actor_label, evidence, wording_version, language, ip, user_agent, created_at"
         " FROM consent_events WHERE person_id = :id ORDER BY id DESC LIMIT :limit",
         {"id": person_id, "limit": limit},
     )
@@ -179,7 +184,7 @@ async def events_of(conn: Conn, person_id: int, limit: int = 200) -> list[Row]:
 async def all_events(conn: Conn) -> list[Row]:
     return await conn.fetch_all(
         "SELECT id, person_id, phone, old_status, new_status, channel, actor_kind,"
-        " actor_label, evidence, wording_version, ip, user_agent, created_at"
+        " actor_label, evidence, wording_version, language, ip, user_agent, created_at"
         " FROM consent_events ORDER BY id"
     )
 
@@ -187,7 +192,8 @@ async def all_events(conn: Conn) -> list[Row]:
 async def event(conn: Conn, event_id: int) -> Row | None:
     return await conn.fetch_one(
         "SELECT id, person_id, phone, old_status, new_status, channel, actor_kind,"
-        " actor_account_id, actor_label, evidence, wording_version, ip, user_agent, created_at"
+        " actor_account_id, actor_label, evidence, wording_version, language, ip, user_agent,"
+        " created_at"
         " FROM consent_events WHERE id = :id",
         {"id": event_id},
     )
@@ -197,7 +203,7 @@ async def number_events(conn: Conn, phone: str, limit: int = 200) -> list[Row]:
     """The number-wide events (STOP and its lifting) of one phone number, newest first."""
     return await conn.fetch_all(
         "SELECT id, person_id, phone, old_status, new_status, channel, actor_kind,"
-        " actor_label, evidence, wording_version, ip, user_agent, created_at"
+        " actor_label, evidence, wording_version, language, ip, user_agent, created_at"
         " FROM consent_events WHERE person_id IS NULL AND phone = :phone"
         " ORDER BY id DESC LIMIT :limit",
         {"phone": phone, "limit": limit},
@@ -212,7 +218,8 @@ async def events_page(conn: Conn, *, after_id: int, limit: int) -> list[Row]:
     (for a number-wide event, whether that number is stopped now)."""
     return await conn.fetch_all(
         "SELECT e.id, e.person_id, e.phone, e.old_status, e.new_status, e.channel,"
-        " e.actor_kind, e.actor_label, e.evidence, e.wording_version, e.ip, e.user_agent,"
+        " e.actor_kind, e.actor_label, e.evidence, e.wording_version, e.language, e.ip,"
+        " e.user_agent,"
         " e.created_at, p.first_name, p.last_name, p.kind, p.cell_phone, p.blocked,"
         " p.archived_at, COALESCE(s.status, 'none') AS status, s.phone AS consent_phone,"
         " COALESCE(ps.active, 0) AS suppressed"

@@ -7,7 +7,7 @@ import json
 from portal.db import Conn, Row
 
 _COLUMNS = (
-    "m.id, m.body, m.criteria, m.send_token, m.urgent, m.status, m.scheduled_for,"
+    "m.id, m.body, m.body_es, m.criteria, m.send_token, m.urgent, m.status, m.scheduled_for,"
     " m.recipients, m.skipped, m.skipped_reasons, m.cancelled_texts, m.created_by,"
     " m.created_at, m.cancelled_at, m.chosen, m.queueing, m.queue_error"
 )
@@ -23,6 +23,7 @@ async def create(
     conn: Conn,
     *,
     body: str,
+    body_es: str | None = None,
     criteria: str,
     send_token: str,
     urgent: bool,
@@ -35,11 +36,12 @@ async def create(
 ) -> int:
     """A new mass text whose `chosen` texts are still to be queued (queueing = 1)."""
     return await conn.fetch_val(
-        "INSERT INTO mass_texts (body, criteria, send_token, urgent, status, scheduled_for,"
-        " skipped, skipped_reasons, chosen, queueing, created_by, created_at) VALUES (:body,"
-        " :criteria, :token, :urgent, :status, :scheduled_for, :skipped, :reasons, :chosen, 1,"
-        " :by, :now) RETURNING id",
+        "INSERT INTO mass_texts (body, body_es, criteria, send_token, urgent, status,"
+        " scheduled_for, skipped, skipped_reasons, chosen, queueing, created_by, created_at)"
+        " VALUES (:body, :body_es, :criteria, :token, :urgent, :status, :scheduled_for,"
+        " :skipped, :reasons, :chosen, 1, :by, :now) RETURNING id",
         {
+            "body_es": body_es,
             "chosen": chosen,
             "body": body,
             "criteria": criteria,

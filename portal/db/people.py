@@ -9,8 +9,9 @@ from portal.db import Conn, Row
 _PERSON_WITH_STATE = """
 SELECT p.id, p.family_id, p.kind, p.first_name, p.last_name, p.email, p.cell_phone,
        p.is_account_holder, p.blocked, p.email_confirmed, p.created_at, p.updated_at,
-       p.archived_at, COALESCE(s.status, 'none') AS status, s.phone AS consent_phone,
-       COALESCE(s.version, 0) AS consent_version, s.updated_at AS consent_updated_at,
+       p.archived_at, p.language, COALESCE(s.status, 'none') AS status,
+       s.phone AS consent_phone, COALESCE(s.version, 0) AS consent_version,
+       s.updated_at AS consent_updated_at,
        COALESCE(ps.active, 0) AS suppressed,
        CASE WHEN a.id IS NULL THEN 0 ELSE 1 END AS has_login
 FROM people p
@@ -267,7 +268,7 @@ async def _names_begin_so(conn: Conn, lo: str, hi: str) -> int:
 _SEARCH = """
 SELECT p.id, p.family_id, f.name AS family_name, p.kind, p.first_name, p.last_name, p.email,
        p.cell_phone, p.is_account_holder, p.blocked, p.email_confirmed, p.archived_at,
-       COALESCE(s.status, 'none') AS status, s.phone AS consent_phone,
+       p.language, COALESCE(s.status, 'none') AS status, s.phone AS consent_phone,
        COALESCE(ps.active, 0) AS suppressed,
        lower(p.last_name) AS sort_last, lower(p.first_name) AS sort_first
 FROM people p

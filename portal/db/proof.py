@@ -35,8 +35,8 @@ async def events_of_number(conn: Conn, phone: str, person_ids: list[int]) -> lis
     )
     return await conn.fetch_all(
         "SELECT e.id, e.person_id, e.phone, e.old_status, e.new_status, e.channel,"
-        " e.actor_kind, e.actor_label, e.evidence, e.wording_version, e.ip, e.user_agent,"
-        " e.created_at, p.first_name, p.last_name"
+        " e.actor_kind, e.actor_label, e.evidence, e.wording_version, e.language, e.ip,"
+        " e.user_agent, e.created_at, p.first_name, p.last_name"
         " FROM consent_events e LEFT JOIN people p ON p.id = e.person_id"
         " WHERE e.phone = :phone" + of_people + " ORDER BY e.id",
         {"phone": phone, **names},

@@ -11,7 +11,7 @@ from portal.db import Conn, Row
 async def consent_versions(conn: Conn) -> list[Row]:
     """Every published consent wording, newest first."""
     return await conn.fetch_all(
-        "SELECT w.version, w.text, w.created_at, a.display_name AS created_by_name"
+        "SELECT w.version, w.text, w.text_es, w.created_at, a.display_name AS created_by_name"
         " FROM consent_wordings w LEFT JOIN accounts a ON a.id = w.created_by"
         " ORDER BY w.created_at DESC, w.version DESC"
     )
@@ -19,18 +19,19 @@ async def consent_versions(conn: Conn) -> list[Row]:
 
 async def consent_version(conn: Conn, version: str) -> Row | None:
     return await conn.fetch_one(
-        "SELECT version, text, created_at FROM consent_wordings WHERE version = :v",
+        "SELECT version, text, text_es, created_at FROM consent_wordings WHERE version = :v",
         {"v": version},
     )
 
 
 async def add_consent_version(
-    conn: Conn, *, version: str, text: str, account_id: int | None, now: str
+    conn: Conn, *, version: str, text: str, text_es: str, account_id: int | None, now: str
 ) -> None:
+    """Publish a version in both languages at once: a version without Spanish is not offered."""
     await conn.execute(
-        "INSERT INTO consent_wordings (version, text, created_by, created_at)"
-        " VALUES (:v, :text, :by, :now)",
-        {"v": version, "text": text, "by": account_id, "now": now},
+        "INSERT INTO consent_wordings (version, text, text_es, created_by, created_at)"
+        " VALUES (:v, :text, :text_es, :by, :now)",
+        {"v": version, "text": text, "text_es": text_es, "by": account_id, "now": now},
     )
 
 

@@ -50,6 +50,13 @@ class Recipient:
     person_id: int
     phone: str
     first_name: str
+    language: str | None = None  # their saved language; None reads as English
+
+
+def body_for(body: str, body_es: str | None, language: str | None) -> str:
+    """The text a person gets: the Spanish body if theirs is Spanish and there is one, else
+    the English."""
+    return body_es if language == "es" and body_es else body
 
 
 def check(body: str) -> None:
@@ -139,6 +146,7 @@ async def send(
     queueing: Queueing,
     *,
     body: str,
+    body_es: str | None = None,
     recipients: Sequence[Recipient],
     skipped_reasons: dict[str, int],
     criteria: str,
@@ -151,6 +159,7 @@ async def send(
 ) -> tuple[int, bool]:
     """Record the mass text and start queueing its texts in the background; (id, False) when
     this Send was already clicked (the preview's one-time token), which queues nothing more.
+    `body_es`: the Spanish text, for those whose language is Spanish (None: all get `body`).
     `skipped_people`: the ids of those skipped, by reason, kept so the report can name them."""
     now = ctx.now()
     due = due_at(ctx, scheduled_for=scheduled_for, urgent=urgent)
@@ -162,6 +171,7 @@ async def send(
         mass_text_id = await mass_rows.create(
             conn,
             body=body,
+            body_es=body_es,
             criteria=criteria,
             send_token=send_token,
             urgent=urgent,
@@ -189,7 +199,9 @@ async def send(
             now=to_db(now),
         )
         await mass_rows.add_skips(conn, mass_text_id, skipped_people or {})
-    queueing.start(_queue_texts(ctx, mass_text_id, body=body, recipients=recipients, due=due))
+    queueing.start(
+        _queue_texts(ctx, mass_text_id, body=body, body_es=body_es, recipients=recipients, due=due)
+    )
     return mass_text_id, True
 
 
@@ -198,6 +210,7 @@ async def _queue_texts(
     mass_text_id: int,
     *,
     body: str,
+    body_es: str | None,
     recipients: Sequence[Recipient],
     due: dt.datetime,
 ) -> None:
@@ -217,7 +230,11 @@ async def _queue_texts(
                     [
                         outbox.Text(
                             to=r.phone,
-                            body=render(body, first_name=r.first_name, organization=organization),
+                            body=render(
+                                body_for(body, body_es, r.language),
+                                first_name=r.first_name,
+                                organization=organization,
+                            ),
                             person_id=r.person_id,
                         )
                         for r in chunk

@@ -1,4 +1,8 @@
-"""Message templates staff manage: checked like a composed text, each change in the audit log."""
+"""Message templates staff manage: checked like a composed text, each change in the audit log.
+
+A template has an English body and may have a Spanish one (None: Spanish readers get the
+English); each is checked on its own.
+"""
 
 from __future__ import annotations
 
@@ -23,22 +27,32 @@ class BadTemplate(ValueError):
         self.text = text
 
 
-def _checked(ctx: PortalContext, name: str, body: str) -> None:
+def _checked(ctx: PortalContext, name: str, body: str, body_es: str | None) -> None:
     problem = name_problem(name)
     try:
         mass_texts.check_template(body, organization=ctx.organization_name)
+        if body_es is not None:
+            mass_texts.check_template(body_es, organization=ctx.organization_name)
     except mass_texts.BadText as refusal:
         raise BadTemplate(problem, refusal) from refusal
     if problem:
         raise BadTemplate(problem)
 
 
-async def create(ctx: PortalContext, *, name: str, body: str, account_id: int, ip: str) -> int:
-    _checked(ctx, name, body)
+async def create(
+    ctx: PortalContext,
+    *,
+    name: str,
+    body: str,
+    body_es: str | None = None,
+    account_id: int,
+    ip: str,
+) -> int:
+    _checked(ctx, name, body, body_es)
     now = to_db(ctx.now())
     async with ctx.db.write() as conn:
         template_id = await template_rows.create(
-            conn, name=name, body=body, created_by=account_id, now=now
+            conn, name=name, body=body, body_es=body_es, created_by=account_id, now=now
         )
         await staff_actions.record(
             conn,
@@ -46,7 +60,7 @@ async def create(ctx: PortalContext, *, name: str, body: str, account_id: int, i
             action="message_template_create",
             subject_kind="message_template",
             subject_id=template_id,
-            details={"name": name, "body": body},
+            details={"name": name, "body": body, "body_es": body_es},
             ip=ip,
             now=now,
         )
@@ -54,16 +68,25 @@ async def create(ctx: PortalContext, *, name: str, body: str, account_id: int, i
 
 
 async def update(
-    ctx: PortalContext, template_id: int, *, name: str, body: str, account_id: int, ip: str
+    ctx: PortalContext,
+    template_id: int,
+    *,
+    name: str,
+    body: str,
+    body_es: str | None = None,
+    account_id: int,
+    ip: str,
 ) -> bool:
     """False when the template does not exist (deleted meanwhile)."""
-    _checked(ctx, name, body)
+    _checked(ctx, name, body, body_es)
     now = to_db(ctx.now())
     async with ctx.db.write() as conn:
         before = await template_rows.get(conn, template_id)
         if before is None:
             return False
-        await template_rows.update(conn, template_id, name=name, body=body, now=now)
+        await template_rows.update(
+            conn, template_id, name=name, body=body, body_es=body_es, now=now
+        )
         await staff_actions.record(
             conn,
             account_id=account_id,
@@ -71,8 +94,8 @@ async def update(
             subject_kind="message_template",
             subject_id=template_id,
             details={
-                "before": {"name": before.name, "body": before.body},
-                "after": {"name": name, "body": body},
+                "before": {"name": before.name, "body": before.body, "body_es": before.body_es},
+                "after": {"name": name, "body": body, "body_es": body_es},
             },
             ip=ip,
             now=now,
@@ -94,7 +117,7 @@ async def delete(ctx: PortalContext, template_id: int, *, account_id: int, ip: s
             action="message_template_delete",
             subject_kind="message_template",
             subject_id=template_id,
-            details={"name": before.name, "body": before.body},
+            details={"name": before.name, "body": before.body, "body_es": before.body_es},
             ip=ip,
             now=now,
         )

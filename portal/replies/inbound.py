@@ -73,15 +73,16 @@ async def handle_inbound(conn: Conn, ctx: PortalContext, text: InboundText) -> H
             channel=Channel.SMS_KEYWORD,
             actor=actor,
             evidence=evidence,
+            language=reading.language,
         )
         # A STOP repeated by an already stopped number changes nothing and gets no second text.
         changed = stop.changed
     elif reading.kind == "opt_in" and reading.normalized in keywords.CONDITIONAL_OPT_IN:
         # YES answers the open request(s) of this number only; it never lifts a STOP.
-        await _answer_open_requests(conn, ctx, phone, actor, evidence)
+        await _answer_open_requests(conn, ctx, phone, actor, evidence, reading.language)
     elif reading.kind == "opt_in":
         lifted = await commands.lift_suppression(
-            conn, ctx, phone=phone, actor=actor, evidence=evidence
+            conn, ctx, phone=phone, actor=actor, evidence=evidence, language=reading.language
         )
         again = again or any(c.old_status == Status.OPTED_OUT for c in lifted)
         people = await people_rows.with_phone(conn, phone)
@@ -100,7 +101,7 @@ async def handle_inbound(conn: Conn, ctx: PortalContext, text: InboundText) -> H
 
 
 async def _answer_open_requests(
-    conn: Conn, ctx: PortalContext, phone: str, actor: Actor, evidence: dict
+    conn: Conn, ctx: PortalContext, phone: str, actor: Actor, evidence: dict, language: str
 ) -> None:
     for person in await people_rows.with_phone(conn, phone):
         if person.status == Status.PENDING and person.consent_phone == phone:
@@ -113,6 +114,7 @@ async def _answer_open_requests(
                 actor=actor,
                 evidence=evidence,
                 wording_version=(await wording.current(conn)).version,
+                language=language,
             )
 
 
@@ -139,7 +141,7 @@ async def _reply(
         f" or {phones.display(organization.phone)}" if organization.phone else ""
     )
     wording = f"{reading.kind}_again" if again and reading.kind == "opt_in" else reading.kind
-    template = await reply_text(conn, wording, spanish=reading.spanish)
+    template = await reply_text(conn, wording, language=reading.language)
     body = template.format(org=organization.name, contact=contact)
     await outbox.queue_text(
         conn,

@@ -90,6 +90,11 @@ class Reading:
     mentions_cost: bool = False  # the message complains of what texts cost
 
     @property
+    def language(self) -> str:
+        """The language the person wrote in: the ledger records it, and replies use it."""
+        return "es" if self.spanish else "en"
+
+    @property
     def provider_keyword(self) -> bool:
         return self.exact_keyword and self.normalized in PROVIDER_KEYWORDS
 

@@ -146,6 +146,8 @@ async def edit(request: Request) -> Response:
                     person=person,
                     edit=form.edit(shown_on=_switch_on(_status(request, person))),
                     actor=actor,
+                    # The ledger keeps the language the page with the switch was read in.
+                    language=getattr(request.state, "language", "en"),
                 )
                 return RedirectResponse(_back(request, which, person) + "?saved=1", status_code=303)
     except rules.ConsentError as exc:

@@ -93,7 +93,9 @@ async def _expired_from_signature(request: Request, conn, token: str) -> Respons
 
 def _show(request: Request, page, token: str, status_code: int = 200, **extra) -> Response:
     status = rules.texting_status(page, page.org_phone)
-    shown = wording.newest(page.published_wording_version, page.published_wording)
+    shown = wording.newest(
+        page.published_wording_version, page.published_wording, page.published_wording_es
+    )
     return _page(
         request,
         "ask",
@@ -102,7 +104,11 @@ def _show(request: Request, page, token: str, status_code: int = 200, **extra) -
         token=token,
         status=status,
         organization=_Organization(page),
-        wording=shown.text(org_name=page.org_name, phone=page.cell_phone),
+        wording=shown.text(
+            org_name=page.org_name,
+            phone=page.cell_phone,
+            language=getattr(request.state, "language", "en"),
+        ),
         wording_version=shown.version,
         **extra,
     )
@@ -160,6 +166,8 @@ async def answer(request: Request) -> Response:
                 actor=actor,
                 evidence={"link_id": page.link_id, "answer": choice, "sent_to": page.sent_to},
                 wording_version=shown.version,
+                # The answer is to the wording in the language the page showed it in.
+                language=shown.shown_in(getattr(request.state, "language", "en")),
                 record_unchanged=True,
             )
         except rules.StopLocked:

@@ -38,11 +38,13 @@ async def suppress_number(
     channel: Channel,
     actor: Actor,
     evidence: dict[str, Any],
+    language: str | None = None,
 ) -> NumberStop:
     """A reply STOP (or carrier 21610) opts out the number and everyone with it (rule 5).
 
     The suppression also covers people given this number later: their status is read through
-    the suppression table, not copied onto them.
+    the suppression table, not copied onto them. `language`: the keyword's (ALTO is 'es');
+    None when the carrier reports it.
     """
     await ledger.lock_number(conn, phone)  # two STOPs from one number: one after the other
     existing = await ledger.suppression(conn, phone)
@@ -50,7 +52,14 @@ async def suppress_number(
     event_id = None
     if not already:
         event_id = await number_event(
-            conn, ctx, phone=phone, suppressed=True, channel=channel, actor=actor, evidence=evidence
+            conn,
+            ctx,
+            phone=phone,
+            suppressed=True,
+            channel=channel,
+            actor=actor,
+            evidence=evidence,
+            language=language,
         )
     changes = []
     for person in await people_rows.with_phone(conn, phone):
@@ -68,6 +77,7 @@ async def suppress_number(
             actor=actor,
             evidence=evidence,
             wording_version=None,
+            language=language,
         )
         changes.append(Change(person.id, old, Status.OPTED_OUT, stopped_event))
     if event_id is not None or changes:
@@ -90,9 +100,16 @@ async def carrier_opt_out(
 
 
 async def lift_suppression(
-    conn: Conn, ctx: PortalContext, *, phone: str, actor: Actor, evidence: dict[str, Any]
+    conn: Conn,
+    ctx: PortalContext,
+    *,
+    phone: str,
+    actor: Actor,
+    evidence: dict[str, Any],
+    language: str | None = None,
 ) -> list[Change]:
-    """START / UNSTOP from the handset: the only way a STOP is lifted (rule 5)."""
+    """START / UNSTOP from the handset: the only way a STOP is lifted (rule 5). `language`:
+    the keyword's."""
     if actor.kind != "handset":
         raise StopLocked()
     await ledger.lock_number(conn, phone)
@@ -106,6 +123,7 @@ async def lift_suppression(
             channel=Channel.SMS_KEYWORD,
             actor=actor,
             evidence=evidence,
+            language=language,
         )
     changes = []
     for person in await people_rows.with_phone(conn, phone):
@@ -120,6 +138,7 @@ async def lift_suppression(
             actor=actor,
             evidence=evidence,
             wording_version=(await wording.current(conn)).version,
+            language=language,
         )
         if change.changed:
             changes.append(change)

@@ -46,13 +46,15 @@ async def set_texting(
     wording_version: str | None = None,
     record_unchanged: bool = False,
     confirm_by_text: bool = True,
+    language: str | None = None,
 ) -> Change:
     """Turn texting on or off for one person, by any channel but the number-wide keywords.
 
     `record_unchanged` keeps a person's own answer that repeats their current state (a No
     by email link from someone already opted out): it is still their act, and proof.
     `confirm_by_text=False` only for consent given before the portal knew the person (the
-    demo's history), which was confirmed then, not now.
+    demo's history), which was confirmed then, not now. `language` is the one the person saw
+    the page in or wrote their keyword in, for the ledger; None for staff and imports.
     """
     evidence = dict(evidence or {})
     # The state first, then the person: on PostgreSQL a STOP of this number may hold the
@@ -77,6 +79,7 @@ async def set_texting(
         actor=actor,
         evidence=evidence,
         wording_version=wording_version or await wording_for(conn, new),
+        language=language,
     )
     await notices.person_changed(
         conn,
@@ -153,10 +156,17 @@ class PersonEdit:
 
 
 async def update_person(
-    conn: Conn, ctx: PortalContext, *, person: Row, edit: PersonEdit, actor: Actor
+    conn: Conn,
+    ctx: PortalContext,
+    *,
+    person: Row,
+    edit: PersonEdit,
+    actor: Actor,
+    language: str | None = None,
 ) -> None:
     """Save an edit form: details first, then the phone reset (rule 6), then the texting
-    choice (rule 4), all in the caller's one transaction, so a refusal saves nothing."""
+    choice (rule 4), all in the caller's one transaction, so a refusal saves nothing.
+    `language`: the one the form's page was shown in, for the ledger."""
     acting_for_self = actor.person_id == person.id
     email_changed = (edit.email or "").lower() != (person.email or "").lower()
     holder = await account_rows.by_person(conn, person.id)
@@ -199,11 +209,23 @@ async def update_person(
         )
     if turn_on:
         await set_texting(
-            conn, ctx, person_id=person.id, allow=True, channel=Channel.PORTAL, actor=actor
+            conn,
+            ctx,
+            person_id=person.id,
+            allow=True,
+            channel=Channel.PORTAL,
+            actor=actor,
+            language=language,
         )
     elif moved and not phone_changed:
         await set_texting(
-            conn, ctx, person_id=person.id, allow=False, channel=Channel.PORTAL, actor=actor
+            conn,
+            ctx,
+            person_id=person.id,
+            allow=False,
+            channel=Channel.PORTAL,
+            actor=actor,
+            language=language,
         )
 
 

@@ -36,8 +36,12 @@ async def person_event(
     evidence: dict[str, Any],
     wording_version: str | None,
     phone: str | None = None,
+    language: str | None = None,
 ) -> int:
-    """Append the ledger event and write current state beside it: the only place that does."""
+    """Append the ledger event and write current state beside it: the only place that does.
+
+    `language`: the one the person saw the change in or said it in; None for staff, imports
+    and the system."""
     now = to_db(ctx.now())
     phone = person.cell_phone if phone is None else phone
     event_id = await ledger.append_event(
@@ -56,6 +60,7 @@ async def person_event(
         ip=actor.ip,
         user_agent=actor.user_agent,
         now=now,
+        language=language,
     )
     await ledger.put_state(
         conn,
@@ -78,6 +83,7 @@ async def number_event(
     channel: Channel,
     actor: Actor,
     evidence: dict[str, Any],
+    language: str | None = None,
 ) -> int:
     """A number-wide event (a STOP or its lifting) in the ledger, and the suppression beside
     it. It names no person: it covers whoever has the number, now or later."""
@@ -98,6 +104,7 @@ async def number_event(
         ip=actor.ip,
         user_agent=actor.user_agent,
         now=now,
+        language=language,
     )
     await ledger.put_suppression(
         conn, phone=phone, active=suppressed, source=channel, event_id=event_id, now=now

@@ -88,7 +88,7 @@ async def _tell_texts_stop(conn: Conn, ctx: PortalContext, person_id: int) -> No
         ctx,
         template="staff_opt_out",
         to=person.cell_phone,
-        body=STAFF_OPT_OUT_TEXT.format(org=organization.name),
+        body=STAFF_OPT_OUT_TEXT[person.language or "en"].format(org=organization.name),
         person_id=person.id,
         requires_consent=False,
     )

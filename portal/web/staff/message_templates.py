@@ -14,9 +14,15 @@ from portal.web.access import staff_may, staff_required
 from portal.web.pages import client_ip, render
 
 
-def _fields(form) -> tuple[str, str]:
+def _fields(form) -> tuple[str, str, str | None]:
+    """Name, body and Spanish body (None when left empty: Spanish readers get the body)."""
     name = " ".join(str(form.get("name", "")).split())
-    return name, str(form.get("body", "")).replace("\r\n", "\n")
+    body_es = str(form.get("body_es", "")).replace("\r\n", "\n")
+    return (
+        name,
+        str(form.get("body", "")).replace("\r\n", "\n"),
+        body_es if body_es.strip() else None,
+    )
 
 
 def _to_list(request: Request, done: str) -> Response:
@@ -48,12 +54,13 @@ async def templates(request: Request) -> Response:
 @staff_required(role="texting")
 async def create(request: Request) -> Response:
     form = await request.form()
-    name, body = _fields(form)
+    name, body, body_es = _fields(form)
     try:
         await message_templates.create(
             request.app.state.ctx,
             name=name,
             body=body,
+            body_es=body_es,
             account_id=request.state.account.id,
             ip=client_ip(request),
         )
@@ -81,13 +88,14 @@ async def edit(request: Request) -> Response:
 async def save(request: Request) -> Response:
     found = await _template(request)
     form = await request.form()
-    name, body = _fields(form)
+    name, body, body_es = _fields(form)
     try:
         saved = await message_templates.update(
             request.app.state.ctx,
             found.id,
             name=name,
             body=body,
+            body_es=body_es,
             account_id=request.state.account.id,
             ip=client_ip(request),
         )

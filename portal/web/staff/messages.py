@@ -98,7 +98,7 @@ async def messages(request: Request) -> Response:
         audience=audience,
         audience_label=label,
         filters=rules.STAFF_FILTERS,
-        form={"body": template.body} if template else {},
+        form={"body": template.body, "body_es": template.body_es or ""} if template else {},
         templates=templates,
         template_id=template.id if template else None,
         may_send=staff_may(request.state.account, "texting"),
@@ -111,19 +111,33 @@ def _schedule(ctx, form: FormData) -> dt.datetime | None:
     return mass_texts.local_time(ctx, str(form.get("scheduled_for", "")))
 
 
+def _bodies(form: FormData) -> tuple[str, str | None]:
+    """The text and its Spanish version (None when left empty: everyone gets the text)."""
+    body = str(form.get("body", "")).replace("\r\n", "\n")
+    body_es = str(form.get("body_es", "")).replace("\r\n", "\n")
+    return body, body_es if body_es.strip() else None
+
+
 async def _checked(request: Request, form: FormData, audience: Audience):
     """Everything a Send needs, read from the form and checked; BadText if it may not go."""
     ctx = request.app.state.ctx
-    body = str(form.get("body", "")).replace("\r\n", "\n")
+    body, body_es = _bodies(form)
     mass_texts.check(body)
+    if body_es is not None:
+        mass_texts.check(body_es)
     scheduled_for = _schedule(ctx, form)
     async with ctx.db.read() as conn:
         found = await texting_audience.preview(conn, audience)
+    # Each text as its person gets it, in their language: the longest is the one measured.
     texts = [
-        mass_texts.render(body, first_name=p.first_name, organization=ctx.organization_name)
+        mass_texts.render(
+            mass_texts.body_for(body, body_es, p.language),
+            first_name=p.first_name,
+            organization=ctx.organization_name,
+        )
         for p in found.recipients
     ] or [mass_texts.render(body, first_name="", organization=ctx.organization_name)]
-    return body, scheduled_for, found, mass_texts.check_length(texts)
+    return body, body_es, scheduled_for, found, mass_texts.check_length(texts)
 
 
 async def _who(request: Request, form: FormData) -> tuple[Audience, str]:
@@ -153,6 +167,7 @@ async def _refused(
         filters=rules.STAFF_FILTERS,
         form=form,
         count=segments.count(str(form.get("body", ""))),
+        count_es=segments.count(str(form.get("body_es", ""))) if form.get("body_es") else None,
         refusal=refusal,
         may_send=True,
     )
@@ -165,15 +180,19 @@ async def preview(request: Request) -> Response:
     form = await request.form()
     audience, label = await _who(request, form)
     try:
-        body, scheduled_for, found, longest = await _checked(request, form, audience)
+        body, body_es, scheduled_for, found, longest = await _checked(request, form, audience)
     except BadText as refusal:
         return await _refused(request, refusal, form, audience, label)
+    in_spanish = sum(1 for p in found.recipients if p.language == "es")
     return render(
         request,
         "staff/messages/preview.html",
         audience=audience,
         audience_label=label,
         body=body,
+        body_es=body_es,
+        # Who gets which text: the Spanish one only reaches those whose language is Spanish.
+        in_spanish=in_spanish if body_es else 0,
         form=form,
         scheduled_for=scheduled_for,
         urgent=form.get("urgent") == "on",
@@ -184,6 +203,7 @@ async def preview(request: Request) -> Response:
         preview=found,
         names_shown=NAMES_SHOWN,
         count=segments.count(body),
+        count_es=segments.count(body_es) if body_es else None,
         longest=longest,
         # One per preview: a second click of this Send finds the mass text the first made.
         send_token=secrets.token_urlsafe(24),
@@ -199,20 +219,23 @@ async def send(request: Request) -> Response:
         raise HTTPException(400)
     audience, label = await _who(request, form)
     try:
-        body, scheduled_for, found, _ = await _checked(request, form, audience)
+        body, body_es, scheduled_for, found, _ = await _checked(request, form, audience)
         if not found.recipients:
             raise BadText("nobody")
     except BadText as refusal:
         return await _refused(request, refusal, form, audience, label)
     # The list as it stands now; the dispatcher asks consent again for each text (rule 2).
     recipients = [
-        mass_texts.Recipient(person_id=p.id, phone=p.cell_phone, first_name=p.first_name)
+        mass_texts.Recipient(
+            person_id=p.id, phone=p.cell_phone, first_name=p.first_name, language=p.language
+        )
         for p in found.recipients
     ]
     mass_text_id, new = await mass_texts.send(
         ctx,
         _queueing(request),
         body=body,
+        body_es=body_es,
         recipients=recipients,
         skipped_reasons=found.skipped_counts,
         skipped_people={r: [p.id for p in rows] for r, rows in found.skipped.items()},

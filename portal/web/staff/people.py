@@ -96,7 +96,8 @@ async def _person_page_data(conn, request: Request, subject, **extra) -> dict:
         "status": status,
         "history": [(e, json.loads(e.evidence)) for e in history],
         "actions": await staff_actions.of_subject(conn, "person", subject.id),
-        "wordings": await wording.all_versions(conn),
+        # Both languages of each version: the history shows the one the person saw.
+        "wordings": await wording.every_wording(conn),
         "organization_name": request.app.state.ctx.organization_name,
         "evidence_types": commands.EVIDENCE_TYPES,
         "may_act": staff_may(request.state.account, "texting"),

@@ -90,6 +90,7 @@ async def _page(request: Request, *, status_code: int = 200, **extra) -> Respons
         organization=organization,
         current_wording=current,
         code_wordings=wording.WORDINGS,
+        code_wordings_es=wording.WORDINGS_ES,
         published_wordings=versions,
         replies=replies,
         reply_kinds=reply_texts.KINDS,
@@ -163,10 +164,20 @@ async def publish_wording(request: Request) -> Response:
     """A new consent wording version: what everyone asked from now on sees and agrees to."""
     form = await request.form()
     text = " ".join(str(form.get("text", "")).split())
-    problem = _template_problem(text, required=("{org}",), allowed=("{org}", "{phone}"))
-    problem = problem or _disclosure_problem(text, "en")
-    if problem:
-        return await _page(request, status_code=400, wording_error=problem, wording_draft=text)
+    text_es = " ".join(str(form.get("text_es", "")).split())
+    # Both languages or nothing: a Spanish reader must never be shown a version they cannot
+    # read, and what they agree to must say the same as the English.
+    problem = _wording_problem(text, "en")
+    problem_es = _wording_problem(text_es, "es")
+    if problem or problem_es:
+        return await _page(
+            request,
+            status_code=400,
+            wording_error=problem,
+            wording_error_es=problem_es,
+            wording_draft=text,
+            wording_draft_es=text_es,
+        )
     ctx = request.app.state.ctx
     now = ctx.now()
     async with ctx.db.write() as conn:
@@ -176,7 +187,12 @@ async def publish_wording(request: Request) -> Response:
             stem, number = version.rsplit("-v", 1)
             version = f"{stem}-v{int(number) + 1}"
         await wording_rows.add_consent_version(
-            conn, version=version, text=text, account_id=request.state.account.id, now=to_db(now)
+            conn,
+            version=version,
+            text=text,
+            text_es=text_es,
+            account_id=request.state.account.id,
+            now=to_db(now),
         )
         await staff_actions.record(
             conn,
@@ -242,6 +258,11 @@ _DISCLOSURES = {
         "TARIFAS": "that rates may apply (tarifas)",
     },
 }
+
+
+def _wording_problem(text: str, language: str) -> str | None:
+    problem = _template_problem(text, required=("{org}",), allowed=("{org}", "{phone}"))
+    return problem or _disclosure_problem(text, language)
 
 
 def _disclosure_problem(text: str, language: str) -> str | None:

@@ -72,7 +72,13 @@ def test_a_new_consent_wording_is_shown_from_now_on_and_the_ledger_keeps_each_ve
         "{org} will text {phone} about rehearsals, weekly. Message and data rates may apply."
         " Reply STOP to stop, HELP for help."
     )
-    response = settings_post(portal, "staff.settings_wording", {"text": new_words})
+    new_words_es = (
+        "{org} enviará mensajes a {phone} sobre ensayos, cada semana. Pueden aplicarse tarifas"
+        " de mensajes y datos. Responda STOP para cancelar, AYUDA para obtener ayuda."
+    )
+    response = settings_post(
+        portal, "staff.settings_wording", {"text": new_words, "text_es": new_words_es}
+    )
     assert response.status_code == 200
     version = re.search(r"Now: ([0-9a-z-]+)", response.text).group(1)
     assert version.endswith("-v1") and version != "2026-11-v1"
