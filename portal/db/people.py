@@ -9,7 +9,7 @@ from portal.db import Conn, Row
 _PERSON_WITH_STATE = """
 SELECT p.id, p.family_id, p.kind, p.first_name, p.last_name, p.email, p.cell_phone,
        p.is_account_holder, p.blocked, p.email_confirmed, p.created_at, p.updated_at,
-       p.archived_at, COALESCE(s.status, 'none') AS status, s.phone AS consent_phone,
+       p.archived_at, p.language, COALESCE(s.status, 'none') AS status, s.phone AS consent_phone,
        COALESCE(s.version, 0) AS consent_version, s.updated_at AS consent_updated_at,
        COALESCE(ps.active, 0) AS suppressed,
        CASE WHEN a.id IS NULL THEN 0 ELSE 1 END AS has_login
@@ -88,6 +88,19 @@ async def in_saved_list(conn: Conn, list_id: int, *, after: int = 0, limit: int 
         _PERSON_WITH_STATE + " JOIN saved_list_members m ON m.person_id = p.id"
         " WHERE m.list_id = :list AND p.id > :after ORDER BY p.id LIMIT :limit",
         {"list": list_id, "after": after, "limit": limit},
+    )
+
+
+async def language_of(conn: Conn, person_id: int) -> str | None:
+    """The language saved for a person (None: not chosen; the browser decides)."""
+    return await conn.fetch_val("SELECT language FROM people WHERE id = :id", {"id": person_id})
+
+
+async def set_language(conn: Conn, person_id: int, language: str | None) -> None:
+    """Save (or, with None, forget) a person's language. Not consent: no ledger event."""
+    await conn.execute(
+        "UPDATE people SET language = :language WHERE id = :id",
+        {"language": language, "id": person_id},
     )
 
 
