@@ -97,7 +97,7 @@ class LanguageMiddleware:
         self.cookie = cookie_name(settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == "http" and not scope["path"].startswith("/static/"):
             state = scope.setdefault("state", {})
             account = state.get("account")
             state["language"] = choose(

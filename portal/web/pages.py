@@ -44,6 +44,11 @@ templates.env.globals["staff_links"] = staff_nav.links
 templates.env.globals["language_names"] = languages.NAMES
 
 
+# The staff console's Spanish is not written yet (and /dev is a developer's tool): a page half
+# in Spanish, half in English reads worse than one in English, so these stay English for now.
+ENGLISH_ONLY_AREAS = ("staff/", "dev/")
+
+
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
     # Static files skip the security middleware, so their error pages have no session state.
     context.setdefault("account", getattr(request.state, "account", None))
@@ -57,6 +62,8 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
         saved=None,
         accept_language=request.headers.get("accept-language", ""),
     )
+    if name.startswith(ENGLISH_ONLY_AREAS):
+        language = languages.ENGLISH
     context.setdefault("language", language)
     with catalogs.rendering_in(language):
         # TemplateResponse renders here, at once: the whole page is in `language`.

@@ -264,3 +264,11 @@ def test_the_emailed_link_opens_in_the_saved_language_of_the_person_it_is_for(pa
     # The switch on that page still wins in this browser.
     switched = parent.post("/language", {"language": "en", "next": path}, token_from="/login")
     assert '<html lang="en">' in switched.text and "Yes, Send Me Text Messages" in switched.text
+
+
+def test_the_staff_console_stays_english_until_its_spanish_is_written(portal):
+    portal.login(demo.STAFF_EMAIL, demo.STAFF_PASSWORD)
+    page = portal.client.get("/staff/", headers={"Accept-Language": "es"})
+    assert page.status_code == 200
+    assert '<html lang="en">' in page.text and "Texts allowed" in page.text
+    assert "Mensajes permitidos" not in page.text
