@@ -23,6 +23,8 @@ PARENT_TEMPLATES = [
 # Words views hand to those pages (errors, headings), marked with catalogs.mark.
 PARENT_MODULES = [
     PACKAGE_DIR / "app.py",
+    PACKAGE_DIR / "phones.py",
+    PACKAGE_DIR / "validation.py",
     *(
         PACKAGE_DIR / "web" / name
         for name in ("account.py", "auth_views.py", "consent_links.py", "forms.py", "language.py")

@@ -74,16 +74,24 @@ def ngettext_now(singular: str, plural: str, n: int) -> str:
     return translations(_current.get()).ngettext(singular, plural, n)
 
 
+def translated(message):
+    """`{{ error|translated }}`: words a view handed the page (marked with `mark`), in the
+    language being rendered. Looked up as they are and never %-formatted as `_()` would be:
+    such words may quote what someone typed, and a % typed into a form is only a character."""
+    return gettext_now(message) if message and isinstance(message, str) else message
+
+
 def install(env: jinja2.Environment) -> None:
     """Give a Jinja2 environment `_()`, `{% trans %}` and `{% pluralize %}` in the language of
-    the render. Trimmed: a {% trans %} block's line breaks and indentation are not part of its
-    msgid (babel.cfg extracts with the same setting)."""
+    the render, and the `translated` filter. Trimmed: a {% trans %} block's line breaks and
+    indentation are not part of its msgid (babel.cfg extracts with the same setting)."""
     env.add_extension("jinja2.ext.i18n")
     env.policies["ext.i18n.trimmed"] = True
     env.install_gettext_callables(gettext_now, ngettext_now, newstyle=True)
+    env.filters["translated"] = translated
 
 
 def mark(message: str) -> str:
     """Marks words in Python for extraction (babel.cfg's `mark` keyword); the template that
-    shows them translates them with `_()`."""
+    shows them translates them with the `translated` filter."""
     return message

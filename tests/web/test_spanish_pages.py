@@ -84,10 +84,12 @@ def test_a_refused_save_explains_itself_in_spanish(parent):
     jordan = parent.person_id("Jordan")
     page = parent.post(
         f"/account/contacts/{jordan}/edit",
-        {"first_name": "", "last_name": "Parker", "email": "", "cell_phone": ""},
+        {"first_name": "", "last_name": "Parker", "email": "", "cell_phone": "12"},
     )
     assert page.status_code == 400
     assert "Corrija lo que está marcado abajo. No se guardó nada." in page.text
+    assert "Escriba un nombre." in page.text
+    assert "Ese número de teléfono no es válido. Incluya el código de área." in page.text
     assert_spanish(page, "refused save")
 
 
@@ -272,3 +274,18 @@ def test_the_staff_console_stays_english_until_its_spanish_is_written(portal):
     assert page.status_code == 200
     assert '<html lang="en">' in page.text and "Texts allowed" in page.text
     assert "Mensajes permitidos" not in page.text
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+@pytest.mark.parametrize("typed", ["a@%.com", "50%(x)s@@example.com", "%s%d@%"])
+def test_an_error_that_quotes_a_percent_sign_someone_typed_is_shown_not_a_crash(
+    parent, language, typed
+):
+    parent.client.headers["Accept-Language"] = language
+    jordan = parent.person_id("Jordan")
+    refused = parent.post(
+        f"/account/contacts/{jordan}/edit",
+        {"first_name": "Jordan", "last_name": "Parker", "email": typed, "cell_phone": ""},
+    )
+    assert refused.status_code == 400
+    assert 'class="error" id="email-error"' in refused.text
