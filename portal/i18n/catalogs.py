@@ -88,6 +88,9 @@ def install(env: jinja2.Environment) -> None:
     env.add_extension("jinja2.ext.i18n")
     env.policies["ext.i18n.trimmed"] = True
     env.install_gettext_callables(gettext_now, ngettext_now, newstyle=True)
+    # `_` straight to gettext: Jinja's alias looks gettext up again and adds a second call for
+    # every string on every page.
+    env.globals["_"] = env.globals["gettext"]
     env.filters["translated"] = translated
 
 
