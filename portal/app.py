@@ -19,6 +19,8 @@ from starlette.routing import Router
 from portal.consent.gate import ConsentGate
 from portal.context import PortalContext
 from portal.db import DRIVER_ERRORS, migrate, write_unavailable
+from portal.i18n.catalogs import mark
+from portal.i18n.negotiation import LanguageMiddleware
 from portal.messaging import choice
 from portal.messaging.dispatcher import OutboxDispatcher
 from portal.replies.spool import InboundSpool
@@ -32,12 +34,12 @@ log = logging.getLogger("portal")
 
 
 async def _error_page(request: Request, exc: HTTPException):
-    titles = {403: "Not allowed", 404: "Not found", 405: "Not allowed"}
+    titles = {403: mark("Not allowed"), 404: mark("Not found"), 405: mark("Not allowed")}
     return render(
         request,
         "errors/error.html",
         status_code=exc.status_code,
-        title=titles.get(exc.status_code, "Something went wrong"),
+        title=titles.get(exc.status_code, mark("Something went wrong")),
         code=exc.status_code,
     )
 
@@ -46,7 +48,7 @@ async def _server_error_page(request: Request, exc: Exception):
     # A friendly page and no traceback. Starlette re-raises the exception after this page is
     # sent, so the server still logs it in full.
     return render(
-        request, "errors/error.html", status_code=500, title="Something went wrong", code=500
+        request, "errors/error.html", status_code=500, title=mark("Something went wrong"), code=500
     )
 
 
@@ -57,7 +59,7 @@ async def _write_unavailable_page(request: Request, exc: Exception):
         raise exc
     log.error("the database refused a write: %s", exc)
     response = render(
-        request, "errors/503.html", status_code=503, title="We cannot save changes right now"
+        request, "errors/503.html", status_code=503, title=mark("We cannot save changes right now")
     )
     response.headers["Retry-After"] = "120"
     return response
@@ -119,6 +121,8 @@ def create_app(
             # Before the session lookup: a request for a host not ours costs no query.
             Middleware(AllowedHostsMiddleware, settings=settings),
             Middleware(SecurityMiddleware, ctx=ctx),
+            # Inside the session lookup: a logged-in person's saved language comes with it.
+            Middleware(LanguageMiddleware, settings=settings),
         ],
         exception_handlers={
             HTTPException: _error_page,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import phonenumbers
 
+from portal.i18n.catalogs import mark
+
 DEFAULT_REGION = "US"
 
 
@@ -17,21 +19,21 @@ def normalize(text: str, region: str = DEFAULT_REGION, *, mobile_only: bool = Tr
     code or a toll-free number) need not be a mobile one (`mobile_only=False`)."""
     text = (text or "").strip()
     if not text:
-        raise InvalidPhone("Enter a cell phone number.")
+        raise InvalidPhone(mark("Enter a cell phone number."))
     if len(text) > 40:
-        raise InvalidPhone("That phone number is too long.")
+        raise InvalidPhone(mark("That phone number is too long."))
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
-        raise InvalidPhone("That does not look like a phone number.") from exc
+        raise InvalidPhone(mark("That does not look like a phone number.")) from exc
     if not phonenumbers.is_valid_number(number):
-        raise InvalidPhone("That phone number is not valid. Include the area code.")
+        raise InvalidPhone(mark("That phone number is not valid. Include the area code."))
     kind = phonenumbers.number_type(number)
     if mobile_only and kind not in {
         phonenumbers.PhoneNumberType.MOBILE,
         phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
     }:
-        raise InvalidPhone("That number cannot receive text messages. Enter a cell phone.")
+        raise InvalidPhone(mark("That number cannot receive text messages. Enter a cell phone."))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

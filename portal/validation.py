@@ -6,18 +6,20 @@ import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
 
+from portal.i18n.catalogs import mark
+
 MAX_NAME = 80
 
 
 def name_problem(name: str) -> str | None:
     """Why a name is refused, in words for a form; None when it is fine."""
     if not name:
-        return "Enter a name."
+        return mark("Enter a name.")
     if len(name) > MAX_NAME:
         return f"Use at most {MAX_NAME} characters."
     # Line breaks and other control characters would break email headers and exports.
     if has_control_characters(name):
-        return "A name cannot contain line breaks or control characters."
+        return mark("A name cannot contain line breaks or control characters.")
     return None
 
 

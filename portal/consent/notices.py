@@ -204,6 +204,7 @@ async def _queue_requests(
             outbox.Email(
                 to=person.email,
                 person_id=person.id,
+                language=person.language,
                 context={
                     "person": person,
                     "requested_by": requested_by,

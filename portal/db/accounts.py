@@ -117,7 +117,7 @@ async def session_account(conn: Conn, id_hash: str, now: str, idle_since: str) -
     since `idle_since`, or the account is disabled."""
     return await conn.fetch_one(
         "SELECT a.id, a.email, a.role, a.staff_role, a.person_id, a.display_name, a.can_text,"
-        " p.family_id, s.id_hash AS session_hash, s.last_seen_at,"
+        " p.family_id, p.language, s.id_hash AS session_hash, s.last_seen_at,"
         " o.name AS org_name, o.phone AS org_phone"
         " FROM sessions s JOIN accounts a ON a.id = s.account_id"
         " LEFT JOIN people p ON p.id = a.person_id"

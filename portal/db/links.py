@@ -74,7 +74,7 @@ async def consent_page(conn: Conn, link_id: str, *, lock: bool = False) -> Row |
         "SELECT l.id AS link_id, l.purpose, l.person_id, l.phone AS link_phone,"
         " l.consent_version AS link_version, l.expires_at, l.used_at, l.answer, l.sent_to,"
         " p.first_name, p.last_name, p.kind, p.email, p.cell_phone, p.blocked,"
-        " p.family_id, COALESCE(s.status, 'none') AS status, s.phone AS consent_phone,"
+        " p.family_id, p.language, COALESCE(s.status, 'none') AS status, s.phone AS consent_phone,"
         " COALESCE(s.version, 0) AS consent_version, COALESCE(ps.active, 0) AS suppressed,"
         " o.name AS org_name, o.phone AS org_phone, o.email AS org_email,"
         " w.version AS published_wording_version, w.text AS published_wording,"

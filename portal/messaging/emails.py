@@ -10,6 +10,7 @@ from typing import Any
 import jinja2
 
 from portal import phones
+from portal.i18n import catalogs, languages
 from portal.paths import TEMPLATES_DIR
 
 
@@ -39,22 +40,25 @@ class EmailRenderer:
         )
         for env in (self._text, self._html):
             env.filters.update(filters)
+            catalogs.install(env)
 
-    def render(self, name: str, **context: Any) -> RenderedEmail:
-        subject = self._text.get_template(f"email/{name}/subject.txt").render(**context)
+    def render(self, name: str, language: str = languages.DEFAULT, **context: Any) -> RenderedEmail:
+        with catalogs.rendering_in(language):
+            subject = self._text.get_template(f"email/{name}/subject.txt").render(**context)
+            text = self._text.get_template(f"email/{name}/body.txt").render(**context)
+            html = self._html.get_template(f"email/{name}/body.html").render(
+                language=language, **context
+            )
         # A header is one line: any line break a name smuggled in is flattened, never sent.
         subject = re.sub(r"\s+", " ", subject).strip()
-        return RenderedEmail(
-            subject=subject,
-            text=self._text.get_template(f"email/{name}/body.txt").render(**context),
-            html=self._html.get_template(f"email/{name}/body.html").render(**context),
-        )
+        return RenderedEmail(subject=subject, text=text, html=html)
 
 
 # The templates ship with the package and never change while it runs: one renderer serves all.
 _renderer = EmailRenderer()
 
 
-def render(name: str, **context: Any) -> RenderedEmail:
-    """Render the named email (templates/email/<name>/) to its subject and two bodies."""
-    return _renderer.render(name, **context)
+def render(name: str, language: str = languages.DEFAULT, **context: Any) -> RenderedEmail:
+    """Render the named email (templates/email/<name>/) to its subject and two bodies, in
+    `language` (the recipient's)."""
+    return _renderer.render(name, language, **context)

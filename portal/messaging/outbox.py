@@ -12,6 +12,8 @@ from portal.clock import to_db
 from portal.db import Conn, Row
 from portal.db import organization as org_rows
 from portal.db import outbox as outbox_rows
+from portal.db import people as people_rows
+from portal.i18n import languages
 from portal.messaging import emails, segments
 
 if TYPE_CHECKING:
@@ -38,7 +40,10 @@ async def queue_email(
     `reply_to`: where a reply goes (the From is a no-reply sender), for an email that invites
     one; the Organization Email."""
     organization = context.pop("organization", None) or await org_rows.get(conn)
-    rendered = emails.render(template, organization=organization, url_for=ctx.url_for, **context)
+    language = await _recipient_language(conn, person_id, context.get("person"))
+    rendered = emails.render(
+        template, language, organization=organization, url_for=ctx.url_for, **context
+    )
     outbox_id = await outbox_rows.add(
         conn,
         channel="email",
@@ -65,6 +70,7 @@ class Email:
     to: str
     person_id: int | None
     context: dict[str, Any]
+    language: str | None = None  # the person's saved language; None or unknown: English
 
 
 async def queue_emails(
@@ -75,8 +81,9 @@ async def queue_emails(
     now = to_db(ctx.now())
     rows = []
     for email in messages:
+        language = email.language if email.language in languages.NAMES else languages.DEFAULT
         rendered = emails.render(
-            template, organization=organization, url_for=ctx.url_for, **email.context
+            template, language, organization=organization, url_for=ctx.url_for, **email.context
         )
         rows.append(
             {
@@ -99,6 +106,18 @@ async def queue_emails(
     if rows:
         await outbox_rows.add_many(conn, rows)
         ctx.outbox_wakeup.set()
+
+
+async def _recipient_language(conn: Conn, person_id: int | None, person: Any) -> str:
+    """The language saved for the person an email is for, else English (the office's own
+    emails have no person_id). Read from the person row the caller holds when it has it."""
+    if person_id is None:
+        return languages.DEFAULT
+    if isinstance(person, dict) and person.get("id") == person_id and "language" in person:
+        saved = person["language"]
+    else:
+        saved = await people_rows.language_of(conn, person_id)
+    return saved if saved in languages.NAMES else languages.DEFAULT
 
 
 async def queue_text(

@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING
 from portal.clock import from_db, to_db
 from portal.consent import requests
 from portal.consent.rules import Actor
-from portal.db import Conn, Row, staff_actions
-from portal.db import people as people_rows
+from portal.db import Conn, Row, people_search, staff_actions
 from portal.db import request_batches as batch_rows
 from portal.people import search
 
@@ -64,7 +63,7 @@ async def _each_chosen(conn: Conn, selection: Selection):
     """Every person the selection chooses, page by page along the People list's keyset."""
     criteria, after = selection.criteria(), None
     while True:
-        rows = await people_rows.search(conn, criteria, after=after, limit=500)
+        rows = await people_search.search(conn, criteria, after=after, limit=500)
         for row in rows:
             if selection.includes(row):
                 yield row
@@ -154,7 +153,7 @@ async def run(ctx: PortalContext, batch_id: int, *, requested_by: str) -> None:
         done = False
         while not done:
             async with ctx.db.write() as conn:
-                rows = await people_rows.search(conn, criteria, after=after, limit=BATCH_SIZE)
+                rows = await people_search.search(conn, criteria, after=after, limit=BATCH_SIZE)
                 chosen = [row.id for row in rows if selection.includes(row)]
                 report = await requests.request_consent(
                     conn, ctx, chosen, requested_by=requested_by

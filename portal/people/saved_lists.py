@@ -7,9 +7,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from portal.clock import to_db
-from portal.db import people as people_rows
+from portal.db import people_search, staff_actions
 from portal.db import saved_lists as list_rows
-from portal.db import staff_actions
 from portal.people import search
 from portal.validation import name_problem
 
@@ -69,7 +68,7 @@ async def add_matches(
     added, after = 0, None
     while True:
         async with ctx.db.write() as conn:
-            rows = await people_rows.search(conn, criteria, after=after, limit=PAGE)
+            rows = await people_search.search(conn, criteria, after=after, limit=PAGE)
             added += await list_rows.add(conn, list_id, [r.id for r in rows], now=to_db(ctx.now()))
         if len(rows) < PAGE:
             break

@@ -10,7 +10,7 @@ import dataclasses
 import json
 
 from portal.consent import rules
-from portal.db import Conn, Row
+from portal.db import Conn, Row, people_search
 from portal.db import people as people_rows
 from portal.people import search
 
@@ -79,7 +79,7 @@ async def _chosen(conn: Conn, audience: Audience) -> list[Row]:
     )
     found, after = [], None
     while True:  # page by keyset through every match
-        rows = await people_rows.search(conn, criteria, after=after, limit=PAGE)
+        rows = await people_search.search(conn, criteria, after=after, limit=PAGE)
         found.extend(rows)
         if len(rows) < PAGE:
             return found

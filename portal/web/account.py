@@ -11,6 +11,8 @@ from portal.accounts import invitations
 from portal.consent import commands, rules
 from portal.db import accounts as account_rows
 from portal.db import people as people_rows
+from portal.i18n import negotiation
+from portal.i18n.catalogs import mark
 from portal.web.access import family_required
 from portal.web.forms import PersonForm
 from portal.web.ids import parse_id
@@ -114,6 +116,7 @@ async def edit_form(request: Request) -> Response:
         last_name=person.last_name,
         email=person.email or "",
         cell_phone=phones.display(person.cell_phone),
+        language=person.language,
     )
     status = _status(request, person)
     form.allow_texting = form.allow_texting_was = _switch_on(status)
@@ -149,7 +152,17 @@ async def edit(request: Request) -> Response:
                     # The ledger keeps the language the page with the switch was read in.
                     language=getattr(request.state, "language", "en"),
                 )
-                return RedirectResponse(_back(request, which, person) + "?saved=1", status_code=303)
+                if form.language_given:
+                    # Language is not consent: saved beside the details, in the same transaction.
+                    await people_rows.set_language(conn, person.id, form.language)
+                response = RedirectResponse(
+                    _back(request, which, person) + "?saved=1", status_code=303
+                )
+                if which == "settings" and form.language_given:
+                    # Their own language shows at once: the switch's cookie, which outranks
+                    # the saved language in this browser, follows the new choice.
+                    negotiation.remember(response, ctx.settings, form.language)
+                return response
     except rules.ConsentError as exc:
         # Raised out of the transaction, so it rolls back: the details are not half-saved.
         refusal = exc
@@ -164,7 +177,7 @@ async def _check_emails(conn, person, form: PersonForm, account) -> None:
     """An account holder keeps a login email; only the owner of a login changes its address;
     two contacts never share one."""
     if person.is_account_holder and not form.email and "email" not in form.errors:
-        form.errors["email"] = "Enter an email address: it is how you log in."
+        form.errors["email"] = mark("Enter an email address: it is how you log in.")
     if (
         person.has_login
         and person.id != account.person_id
@@ -184,7 +197,7 @@ async def _check_emails(conn, person, form: PersonForm, account) -> None:
             or await _account_email_taken(conn, form.clean_email, person.id)
         )
     ):
-        form.errors["email"] = "Another contact already uses that email address."
+        form.errors["email"] = mark("Another contact already uses that email address.")
 
 
 async def _account_email_taken(conn, email: str, person_id: int) -> bool:

@@ -14,6 +14,7 @@ from portal.accounts import invitations, passwords, sessions
 from portal.clock import from_db, to_db
 from portal.db import accounts as account_rows
 from portal.db import links as link_rows
+from portal.i18n.catalogs import mark
 from portal.messaging import outbox
 from portal.web.access import login_required
 from portal.web.pages import client_ip, render, user_agent
@@ -62,7 +63,7 @@ async def login(request: Request) -> Response:
         device_cookie=request.cookies.get(cookie_name(ctx.settings, sessions.DEVICE_COOKIE)),
     )
     if result.account is None:
-        error = "That email and password do not match an account."
+        error = mark("That email and password do not match an account.")
         if result.throttled:
             wait = (
                 f"{result.retry_after // 60} minutes"
@@ -122,6 +123,8 @@ async def forgot(request: Request) -> Response:
                 ctx,
                 template="password_reset",
                 to=account.email,
+                # Whose login it is: the email goes in their saved language (staff: English).
+                person_id=account.person_id,
                 email=account.email,
                 link_url=ctx.url_for("auth.reset_form", token=link.token),
                 minutes=ctx.settings.password_reset_minutes,
@@ -159,24 +162,24 @@ class PasswordLink:
 RESET = PasswordLink(
     service="reset_links",
     route="auth.reset",
-    heading="Choose a new password",
-    button="Save password",
-    expired="This password-reset link has expired.",
-    used="This password-reset link was already used.",
-    invalid="This password-reset link is not valid. It may have been cut short or changed.",
+    heading=mark("Choose a new password"),
+    button=mark("Save password"),
+    expired=mark("This password-reset link has expired."),
+    used=mark("This password-reset link was already used."),
+    invalid=mark("This password-reset link is not valid. It may have been cut short or changed."),
     other_link_route="auth.forgot_form",
-    other_link_words="Email me a new link",
+    other_link_words=mark("Email me a new link"),
 )
 INVITATION = PasswordLink(
     service="invitation_links",
     route="auth.invite",
-    heading="Create your login",
-    button="Create login",
-    expired="This invitation has expired. Ask for a new one.",
-    used="This invitation was already used. Log in with your email and password.",
-    invalid="This invitation link is not valid. It may have been cut short or changed.",
+    heading=mark("Create your login"),
+    button=mark("Create login"),
+    expired=mark("This invitation has expired. Ask for a new one."),
+    used=mark("This invitation was already used. Log in with your email and password."),
+    invalid=mark("This invitation link is not valid. It may have been cut short or changed."),
     other_link_route="auth.login_form",
-    other_link_words="Log in",
+    other_link_words=mark("Log in"),
 )
 
 
@@ -196,7 +199,7 @@ async def _link_problem(ctx, conn, kind: PasswordLink, token: str) -> str | None
         # A password changed since the link was sent (by its owner, who may have seen it
         # stolen) retires the link: it must not undo that change.
         if from_db(link.created_at) < from_db(account.password_changed_at):
-            return "This password-reset link is out of date: the password was changed since."
+            return mark("This password-reset link is out of date: the password was changed since.")
     return None
 
 
@@ -204,7 +207,7 @@ def _new_password_problem(form, field: str = "password") -> str | None:
     password = str(form.get(field, ""))
     problem = passwords.problem_with(password)
     if not problem and password != str(form.get(f"{field}_again", "")):
-        problem = "The two passwords do not match."
+        problem = mark("The two passwords do not match.")
     return problem
 
 
@@ -296,7 +299,7 @@ async def change_password(request: Request) -> Response:
         full = await account_rows.by_id(conn, account.id)
     error = None
     if not passwords.verify(full.password_hash, str(form.get("current_password", ""))):
-        error = "Your current password is not right."
+        error = mark("Your current password is not right.")
     else:
         error = _new_password_problem(form, "new_password")
     if error:

@@ -12,6 +12,8 @@ from starlette.responses import Response
 from portal import links
 from portal.consent import commands, requests, rules, wording
 from portal.db import links as link_rows
+from portal.i18n import negotiation
+from portal.i18n.catalogs import mark
 from portal.web.pages import client_ip, render, user_agent
 
 # The page concerns one person's phone: no caching anywhere, and the token in the URL is
@@ -67,6 +69,9 @@ async def _load(request: Request, conn, token: str, *, lock: bool = False):
     except links.LinkInvalid:
         return None, _problem(request, "invalid")
     page = await link_rows.consent_page(conn, link_id, lock=lock)
+    if page is not None:
+        # The page is for one person: their saved language, unless this browser chose one.
+        negotiation.prefer_saved(request, page.language)
     try:
         service.check_row(page)
     except links.LinkInvalid:
@@ -130,7 +135,7 @@ async def answer(request: Request) -> Response:
     if choice not in ("yes", "no"):
         async with ctx.db.read() as conn:
             page, problem = await _load(request, conn, token)
-        return problem or _show(request, page, token, error="Choose Yes or No.")
+        return problem or _show(request, page, token, error=mark("Choose Yes or No."))
     async with ctx.db.write() as conn:
         # Everything is re-checked inside the write transaction: a double click or a replay
         # racing this request finds the link used here, not after the fact.
@@ -146,7 +151,7 @@ async def answer(request: Request) -> Response:
                 page,
                 token,
                 status_code=409,
-                error="The wording changed since this page was opened. Please read it again.",
+                error=mark("The wording changed since this page was opened. Please read it again."),
             )
         # Whom the answer is for comes from the server's link row only, never the form.
         actor = rules.Actor(

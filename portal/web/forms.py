@@ -6,6 +6,8 @@ import dataclasses
 
 from portal import phones
 from portal.consent.commands import PersonEdit
+from portal.i18n import languages
+from portal.i18n.catalogs import mark
 from portal.validation import name_problem, normalize_email
 
 
@@ -18,6 +20,10 @@ class PersonForm:
     allow_texting: bool = False
     # The switch as the form showed it, so that only a moved switch counts as a choice.
     allow_texting_was: bool | None = None
+    # The person's language ("en", "es"), None for the browser's; not consent, saved beside it.
+    language: str | None = None
+    # Whether the form had the Language select at all (a form without it changes no language).
+    language_given: bool = False
     errors: dict[str, str] = dataclasses.field(default_factory=dict)
     # Cleaned values, set when the form is valid.
     clean_email: str | None = None
@@ -33,6 +39,13 @@ class PersonForm:
             allow_texting=form.get("allow_texting") == "on",
             allow_texting_was={"on": True, "off": False}.get(str(form.get("allow_texting_was"))),
         )
+        data.language_given = "language" in form
+        language = str(form.get("language", "")).strip()
+        if language:
+            try:
+                data.language = languages.checked(language)
+            except languages.UnknownLanguage:
+                data.errors["language"] = mark("Choose a language from the list.")
         for field in ("first_name", "last_name"):
             problem = name_problem(getattr(data, field))
             if problem:
@@ -43,7 +56,7 @@ class PersonForm:
             except ValueError as exc:
                 data.errors["email"] = str(exc)
         elif email_required:
-            data.errors["email"] = "Enter an email address: it is how you log in."
+            data.errors["email"] = mark("Enter an email address: it is how you log in.")
         if data.cell_phone:
             try:
                 data.clean_phone = phones.normalize(data.cell_phone)

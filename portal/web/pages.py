@@ -10,6 +10,7 @@ from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from portal import phones
+from portal.i18n import catalogs, languages, negotiation
 from portal.paths import TEMPLATES_DIR
 from portal.web.staff import nav as staff_nav
 
@@ -28,6 +29,7 @@ def _organization_name(request: Request) -> dict[str, str]:
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR), context_processors=[_organization_name])
 templates.env.filters.update({"mask": phones.mask, "phone": phones.display})
+catalogs.install(templates.env)
 
 
 @jinja2.pass_context
@@ -39,6 +41,12 @@ def _url_path_for(context: dict, name: str, /, **params: Any) -> str:
 
 templates.env.globals["url_for"] = _url_path_for
 templates.env.globals["staff_links"] = staff_nav.links
+templates.env.globals["language_names"] = languages.NAMES
+
+
+# The staff console's Spanish is not written yet (and /dev is a developer's tool): a page half
+# in Spanish, half in English reads worse than one in English, so these stay English for now.
+ENGLISH_ONLY_AREAS = ("staff/", "dev/")
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
@@ -47,7 +55,19 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
     context.setdefault("csrf_token", getattr(request.state, "csrf_token", ""))
     # Set by @staff_required for staff pages: the count beside Alerts in the navigation.
     context.setdefault("alert_count", getattr(request.state, "alert_count", None))
-    return templates.TemplateResponse(request, name, context, status_code=status_code)
+    # Set by LanguageMiddleware; a refusal made before it ran (a 403, a 500) asks the switch and
+    # the browser itself.
+    language = getattr(request.state, "language", None) or negotiation.choose(
+        chosen=negotiation.chosen_in(request),
+        saved=None,
+        accept_language=request.headers.get("accept-language", ""),
+    )
+    if name.startswith(ENGLISH_ONLY_AREAS):
+        language = languages.ENGLISH
+    context.setdefault("language", language)
+    with catalogs.rendering_in(language):
+        # TemplateResponse renders here, at once: the whole page is in `language`.
+        return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
 def client_ip(request: Request) -> str:

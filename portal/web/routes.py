@@ -7,7 +7,7 @@ from starlette.staticfiles import StaticFiles
 
 from portal.paths import STATIC_DIR
 from portal.settings import Settings
-from portal.web import account, auth_views, consent_links, dev, health, ids, webhooks
+from portal.web import account, auth_views, consent_links, dev, health, ids, language, webhooks
 from portal.web.staff import accounts as staff_accounts
 from portal.web.staff import alerts as staff_alerts
 from portal.web.staff import conversations as staff_conversations
@@ -32,6 +32,7 @@ def routes(settings: Settings) -> list:
     table = [
         Route("/", auth_views.home, name="home"),
         Route("/healthz", health.healthz, name="health"),
+        Route("/language", language.choose, methods=P, name="language.choose"),
         Route("/login", auth_views.login_form, methods=G, name="auth.login_form"),
         Route("/login", auth_views.login, methods=P, name="auth.login"),
         Route("/logout", auth_views.logout_form, methods=G, name="auth.logout_form"),

@@ -323,10 +323,8 @@ async def _too_large(scope: Scope, send: Send) -> None:
 
 
 async def _forbidden(scope: Scope, send: Send) -> None:
-    from portal.web.pages import templates
+    from portal.web.pages import render
 
-    request = Request(scope)
-    response = templates.TemplateResponse(
-        request, "errors/403.html", {"account": None, "csrf_token": ""}, status_code=403
-    )
+    # Refused before the language middleware ran: render() reads the switch and the browser.
+    response = render(Request(scope), "errors/403.html", status_code=403, account=None)
     await response(scope, _replay(b""), send)

@@ -16,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from portal.clock import to_db
 from portal.consent import commands, requests, rules, wording
 from portal.db import inbound as inbound_rows
-from portal.db import ledger, staff_actions
+from portal.db import ledger, people_search, staff_actions
 from portal.db import outbox as outbox_rows
 from portal.db import people as people_rows
 from portal.db import saved_lists as list_rows
@@ -41,7 +41,7 @@ async def people(request: Request) -> Response:
     after = search.read_cursor(query.get("after", ""))
     ctx = request.app.state.ctx
     async with ctx.db.read() as conn:
-        rows = await people_rows.search(conn, criteria, after=after, limit=search.PAGE_SIZE + 1)
+        rows = await people_search.search(conn, criteria, after=after, limit=search.PAGE_SIZE + 1)
         family = await people_rows.family(conn, family_id) if family_id else None
         lists = await list_rows.all_by_name(conn)
     more = len(rows) > search.PAGE_SIZE

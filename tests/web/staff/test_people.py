@@ -11,6 +11,7 @@ from portal.clock import to_db
 from portal.consent import commands
 from portal.consent.rules import Actor, Channel
 from portal.db import people as people_rows
+from portal.db import people_search
 
 NAME_RE = re.compile(r'class="person-name" href="/staff/people/\d+">([^<]+)</a>')
 
@@ -84,7 +85,7 @@ def test_each_filter_finds_the_same_people_whichever_way_the_query_goes(portal, 
             )
 
     portal.call(change)
-    monkeypatch.setattr(people_rows, "FEW_HOLDERS", few)
+    monkeypatch.setattr(people_search, "FEW_HOLDERS", few)
     login_as(portal, "viewer")
 
     def filtered(**params) -> list[str]:

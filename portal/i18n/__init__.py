@@ -1,0 +1,1 @@
+"""Spanish beside English: the supported languages, each request's language, the catalogs."""
