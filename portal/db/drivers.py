@@ -59,11 +59,13 @@ class SQLiteDriver:
 
     A hop to the connection's own thread costs more than a short statement: the two threads
     hand the GIL back and forth, and under load each hop waits for the loop to come round, all
-    while a write transaction holds SQLite's one write lock. Statements here cannot wait on a
-    lock: under WAL a read never does, and a statement inside a write transaction runs after
-    BEGIN IMMEDIATE has taken the lock. What can wait, BEGIN (for another process's writer,
-    up to busy_timeout) and COMMIT (for the disk), still goes to the thread (`run`). The
-    connection's query lock keeps one statement at a time on it, from either thread."""
+    while a write transaction holds SQLite's one write lock. Statements here do not wait for
+    another writer: under WAL a read does not, and a statement inside a write transaction runs
+    after BEGIN IMMEDIATE has taken the lock. (A read may still meet a WAL recovery after a
+    crash, which busy_timeout waits out; that is rare enough to block the loop for.)
+    What can wait, BEGIN (for another process's writer, up to busy_timeout) and COMMIT (for
+    the disk), still goes to the thread (`run`). The connection's query lock keeps one
+    statement at a time on it, from either thread."""
 
     @staticmethod
     async def records(raw: Any, sql: str, values: Mapping[str, Any]) -> Sequence[Any]:
