@@ -25,6 +25,7 @@ from portal.messaging import choice
 from portal.messaging.dispatcher import OutboxDispatcher
 from portal.replies.spool import InboundSpool
 from portal.settings import Settings
+from portal.web.foreground import ForegroundMiddleware
 from portal.web.pages import render
 from portal.web.proxies import ProxyHeadersMiddleware
 from portal.web.routes import routes
@@ -116,6 +117,8 @@ def create_app(
     app = Starlette(
         routes=table,
         middleware=[
+            # Around everything: the dispatcher yields to whatever is being answered.
+            Middleware(ForegroundMiddleware, foreground=ctx.foreground),
             # Outermost: who the client is must be settled before anything records it.
             Middleware(ProxyHeadersMiddleware, trusted=settings.forwarded_allow_ips),
             # Before the session lookup: a request for a host not ours costs no query.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -17,6 +18,33 @@ from portal.db import organization as org_rows
 from portal.settings import Settings
 
 
+class Foreground:
+    """The requests this process is answering now. Background work in the same process (the
+    outbox dispatcher under `portal serve`) lets them go first, for a bounded time: a burst
+    of webhooks must each be answered within Twilio's 15 s, while what they queued may go
+    out a moment later."""
+
+    def __init__(self) -> None:
+        self.in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def started(self) -> None:
+        self.in_flight += 1
+        self._idle.clear()
+
+    def finished(self) -> None:
+        self.in_flight -= 1
+        if not self.in_flight:
+            self._idle.set()
+
+    async def quiet(self, at_most: float) -> None:
+        """Return once no request is being answered, or after `at_most` seconds anyway."""
+        if self.in_flight:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), at_most)
+
+
 @dataclasses.dataclass
 class PortalContext:
     settings: Settings
@@ -27,6 +55,8 @@ class PortalContext:
     invitation_links: links.LinkService
     # Set after a change queues mail or texts, so the in-process dispatcher wakes at once.
     outbox_wakeup: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+    # Counted by portal/web/foreground.py; the in-process dispatcher waits on it.
+    foreground: Foreground = dataclasses.field(default_factory=Foreground)
     # The route table, set by whoever builds the app (or the CLI): emailed links are built
     # from route names, never written out by hand.
     router: Router | None = None

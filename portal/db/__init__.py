@@ -38,6 +38,9 @@ class PragmaConnection(sqlite3.Connection):
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Opened in aiosqlite's thread, but statements run on the event loop's (see
+        # drivers.SQLiteDriver); the query lock, not sqlite3, keeps them one at a time.
+        kwargs["check_same_thread"] = False
         super().__init__(*args, **kwargs)
         self.execute("PRAGMA journal_mode=WAL")
         self.execute("PRAGMA synchronous=FULL")
@@ -195,6 +198,12 @@ class Conn:
         async with self._connection._query_lock:
             await self._driver.execute_many(self._connection.raw_connection, sql, rows)
 
+    async def run(self, statement: str) -> None:
+        """BEGIN, COMMIT, ROLLBACK or a savepoint, straight on the driver like every statement
+        (`databases` would compile it and, on SQLite, take three hops to run it)."""
+        async with self._connection._query_lock:
+            await self._driver.run(self._connection.raw_connection, statement)
+
     async def execute_script(self, script: str) -> None:
         for statement in split_sql(script):
             await self._connection.execute(statement)
@@ -268,17 +277,18 @@ class Database:
         self, connection, begin: str, commit: str, rollback: str, *, depth: int
     ) -> AsyncIterator[Conn]:
         self._write_depth[connection] = depth
+        conn = Conn(connection, self.dialect)
         try:
-            await _to_the_end(connection.execute(begin))
-            yield Conn(connection, self.dialect)
+            await _to_the_end(conn.run(begin))
+            yield conn
         except BaseException:
             # After a full disk, an I/O error or a lost connection the database may have
             # rolled back already: a failing ROLLBACK must not hide the error that caused it.
             with contextlib.suppress(*_ROLLBACK_ERRORS):
-                await _to_the_end(connection.execute(rollback))
+                await _to_the_end(conn.run(rollback))
             raise
         else:
-            await _to_the_end(connection.execute(commit))
+            await _to_the_end(conn.run(commit))
         finally:
             if depth == 1:
                 self._write_depth.pop(connection, None)

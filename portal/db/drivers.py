@@ -54,18 +54,34 @@ def _check_values(sql: str, names: frozenset[str], values: Mapping[str, Any]) ->
 
 
 class SQLiteDriver:
-    """Runs a statement on the aiosqlite connection `databases` holds: `:name` is sqlite3's own
-    placeholder, and execute_fetchall is one hop to the connection's thread, not two."""
+    """Runs a statement on the sqlite3 connection inside the aiosqlite one `databases` holds,
+    right here on the event loop's thread; `:name` is sqlite3's own placeholder.
+
+    A hop to the connection's own thread costs more than a short statement: the two threads
+    hand the GIL back and forth, and under load each hop waits for the loop to come round, all
+    while a write transaction holds SQLite's one write lock. Statements here do not wait for
+    another writer: under WAL a read does not, and a statement inside a write transaction runs
+    after BEGIN IMMEDIATE has taken the lock. (A read may still meet a WAL recovery after a
+    crash, which busy_timeout waits out; that is rare enough to block the loop for.)
+    What can wait, BEGIN (for another process's writer, up to busy_timeout) and COMMIT (for
+    the disk), still goes to the thread (`run`). The connection's query lock keeps one
+    statement at a time on it, from either thread."""
 
     @staticmethod
     async def records(raw: Any, sql: str, values: Mapping[str, Any]) -> Sequence[Any]:
         _check_values(sql, _placeholders(sql)[0], values)
         # The pool gives every connection sqlite3.Row (see sqlite_pool.py): rows know their names.
-        return await raw.execute_fetchall(sql, values)
+        return raw._conn.execute(sql, values).fetchall()
 
     @staticmethod
     async def execute_many(raw: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        await raw.executemany(sql, rows)
+        raw._conn.executemany(sql, rows)
+
+    @staticmethod
+    async def run(raw: Any, sql: str) -> None:
+        """BEGIN, COMMIT, ROLLBACK or a savepoint: one hop to the connection's thread, where
+        waiting for a lock or the disk does not hold up the event loop."""
+        await raw.execute_fetchall(sql, ())
 
 
 class PostgresDriver:
@@ -80,3 +96,8 @@ class PostgresDriver:
     @staticmethod
     async def execute_many(raw: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         await raw.executemany(_numbered_positions(sql), rows)
+
+    @staticmethod
+    async def run(raw: Any, sql: str) -> None:
+        """BEGIN, COMMIT, ROLLBACK or a savepoint, in one round trip."""
+        await raw.execute(sql)

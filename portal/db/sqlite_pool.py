@@ -13,7 +13,7 @@ import typing
 import aiosqlite
 from databases.backends.sqlite import SQLiteBackend, SQLitePool
 
-MAX_IDLE = 8
+MAX_IDLE = 32
 
 
 class PooledSQLitePool(SQLitePool):

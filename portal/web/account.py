@@ -140,8 +140,9 @@ async def edit(request: Request) -> Response:
             person = await _load_for_edit(conn, request, which)
             await _check_emails(conn, person, form, account)
             if form.valid:
-                actor = await commands.actor_for_account(
-                    conn, account.id, ip=client_ip(request), user_agent=user_agent(request)
+                # The session's own account row, read with this request: no second read.
+                actor = commands.actor_of(
+                    account, ip=client_ip(request), user_agent=user_agent(request)
                 )
                 await commands.update_person(
                     conn,

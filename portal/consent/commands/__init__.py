@@ -18,6 +18,7 @@ from portal.consent.commands.number import (
 from portal.consent.commands.person import (
     PersonEdit,
     actor_for_account,
+    actor_of,
     change_phone,
     may_text,
     set_texting,
@@ -44,6 +45,7 @@ __all__ = [
     "NumberStop",
     "PersonEdit",
     "actor_for_account",
+    "actor_of",
     "carrier_opt_out",
     "change_phone",
     "lift_suppression",

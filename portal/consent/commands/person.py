@@ -232,7 +232,11 @@ async def update_person(
 async def actor_for_account(
     conn: Conn, account_id: int, *, ip: str = "", user_agent: str = ""
 ) -> Actor:
-    account = await account_rows.by_id(conn, account_id)
+    return actor_of(await account_rows.by_id(conn, account_id), ip=ip, user_agent=user_agent)
+
+
+def actor_of(account: Row, *, ip: str = "", user_agent: str = "") -> Actor:
+    """The actor for an account row already read (the session's), without reading it again."""
     return Actor(
         kind="staff" if account.role == "staff" else "contact",
         label=f"{account.display_name} <{account.email}>",
