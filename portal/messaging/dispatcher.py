@@ -85,18 +85,23 @@ class OutboxDispatcher:
         if not rows:
             return 0
         outcomes: dict[int, Outcome] = {}
-        for channel, provider in self.providers.items():
-            batch = [r for r in rows if r.channel == channel]
-            if not batch:
-                continue  # a provider may open a client to send nothing at all
-            if channel == "sms":
-                await self._send_texts(provider, batch, outcomes)
-            elif sendable := await self._refuse_what_the_gate_refuses(batch, outcomes):
-                outcomes.update(await provider.send_batch(sendable))
+        # The channels go out side by side: a text's HTTP round trip does not hold up the
+        # emails, nor the emails the texts.
+        async with asyncio.TaskGroup() as group:
+            for channel, provider in self.providers.items():
+                batch = [r for r in rows if r.channel == channel]
+                if batch:  # a provider may open a client to send nothing at all
+                    group.create_task(self._send_channel(channel, provider, batch, outcomes))
         for row in rows:
             outcomes.setdefault(row.id, Outcome.retry(f"no provider for {row.channel}"))
         await self._record(rows, outcomes)
         return len(rows)
+
+    async def _send_channel(self, channel: str, provider: Provider, rows, outcomes) -> None:
+        if channel == "sms":
+            await self._send_texts(provider, rows, outcomes)
+        elif sendable := await self._refuse_what_the_gate_refuses(rows, outcomes):
+            outcomes.update(await provider.send_batch(sendable))
 
     async def _send_texts(self, provider: Provider, rows, outcomes) -> None:
         """Each text is asked the gate just before it is handed over: sending a batch takes a
