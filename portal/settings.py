@@ -67,6 +67,12 @@ SETTINGS: tuple[Setting, ...] = (
         "`starttls` (required, the default), `tls` (implicit TLS) or `none` (loopback only).",
     ),
     Setting(
+        "SMTP_CONNECTIONS",
+        "4",
+        "How many connections to the mail server deliver email at once (1 to 16); each "
+        "dispatcher opens its own.",
+    ),
+    Setting(
         "MAIL_FROM",
         "Consent Portal <no-reply@portal.example>",
         "The From address of every email the portal sends.",
@@ -169,6 +175,7 @@ class Settings:
     smtp_username: str
     smtp_password: Secret
     smtp_tls: str
+    smtp_connections: int
     mail_from: str
     organization_name: str
     organization_email: str
@@ -258,6 +265,7 @@ class Settings:
                 smtp_username=raw["SMTP_USERNAME"],
                 smtp_password=Secret(raw["SMTP_PASSWORD"]),
                 smtp_tls=raw["SMTP_TLS"].strip().lower(),
+                smtp_connections=int(raw["SMTP_CONNECTIONS"]),
                 mail_from=raw["MAIL_FROM"],
                 organization_name=raw["ORGANIZATION_NAME"],
                 organization_email=raw["ORGANIZATION_EMAIL"],
@@ -298,6 +306,8 @@ class Settings:
             raise SettingsError("SENDING_HOURS must read like 08:00-20:00")
         if self.sms_per_second < 1:
             raise SettingsError("SMS_PER_SECOND must be 1 or more")
+        if not 1 <= self.smtp_connections <= 16:
+            raise SettingsError("SMTP_CONNECTIONS must be from 1 to 16")
         if self.smtp_tls not in {"starttls", "tls", "none"}:
             raise SettingsError("SMTP_TLS must be `starttls`, `tls` or `none`")
         if self.environment == "production":

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from portal.clock import to_db
@@ -43,6 +45,18 @@ POLL_SECONDS = 0.25
 # Under `portal serve` the longest a round waits for the requests being answered to finish:
 # texts and emails still go out within seconds through a burst of webhooks.
 YIELD_SECONDS = 0.5
+
+
+@dataclasses.dataclass
+class _Writes:
+    """A round's outcomes as the rows they change: (id, ...) tuples per kind of outcome."""
+
+    now: dt.datetime
+    sent: list = dataclasses.field(default_factory=list)
+    later: list = dataclasses.field(default_factory=list)
+    retries: list = dataclasses.field(default_factory=list)
+    final: list = dataclasses.field(default_factory=list)
+    carrier_stops: list = dataclasses.field(default_factory=list)  # (phone, evidence)
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -70,7 +84,47 @@ class OutboxDispatcher:
         return max(min(self.ctx.settings.sms_per_second - self.sms_in_second, BATCH), 0)
 
     async def run_once(self) -> int:
-        """Deliver what is due now; returns how many rows were handled."""
+        """Deliver what is due now, and write the outcomes; returns how many rows were
+        handled."""
+        rows = await self._lease()
+        if rows:
+            await self._record(rows, await self._deliver(rows))
+        return len(rows)
+
+    async def _let_requests_go(self) -> None:
+        await self.ctx.foreground.quiet(YIELD_SECONDS)
+
+    async def _run_rounds(
+        self, max_rounds: int, *, before_lease: Callable[[], Awaitable[None]] | None = None
+    ) -> int:
+        """Rounds until nothing is due, each round's outcomes written while the next round is
+        on the wire; returns how many rows were handled. Every round's outcomes are written
+        before this returns, and before any text is leased after a carrier STOP (which must be
+        in the ledger before the next text is asked about)."""
+        total = 0
+        writing: asyncio.Task | None = None
+        try:
+            for _ in range(max_rounds):
+                if before_lease is not None:
+                    await before_lease()
+                rows = await self._lease()
+                if not rows:
+                    break
+                outcomes = await self._deliver(rows)
+                if writing is not None:
+                    await writing  # the round before, written meanwhile
+                writes = self._writes(rows, outcomes)
+                writing = asyncio.create_task(self._write(writes))
+                if writes.carrier_stops:
+                    await writing
+                total += len(rows)
+        finally:
+            # Cancelled (shutting down) or failed: outcomes already known are still written.
+            if writing is not None and not writing.done():
+                await writing
+        return total
+
+    async def _lease(self) -> list:
         now = self.ctx.now()
         limits = {"email": EMAIL_BATCH, "sms": self._sms_budget(now)}
         rows = []
@@ -85,21 +139,26 @@ class OutboxDispatcher:
                         limit=limit,
                         channel=channel,
                     )
-        if not rows:
-            return 0
+        return rows
+
+    async def _deliver(self, rows) -> dict[int, Outcome]:
         outcomes: dict[int, Outcome] = {}
-        for channel, provider in self.providers.items():
-            batch = [r for r in rows if r.channel == channel]
-            if not batch:
-                continue  # a provider may open a client to send nothing at all
-            if channel == "sms":
-                await self._send_texts(provider, batch, outcomes)
-            elif sendable := await self._refuse_what_the_gate_refuses(batch, outcomes):
-                outcomes.update(await provider.send_batch(sendable))
+        # The channels go out side by side: a text's HTTP round trip does not hold up the
+        # emails, nor the emails the texts.
+        async with asyncio.TaskGroup() as group:
+            for channel, provider in self.providers.items():
+                batch = [r for r in rows if r.channel == channel]
+                if batch:  # a provider may open a client to send nothing at all
+                    group.create_task(self._send_channel(channel, provider, batch, outcomes))
         for row in rows:
             outcomes.setdefault(row.id, Outcome.retry(f"no provider for {row.channel}"))
-        await self._record(rows, outcomes)
-        return len(rows)
+        return outcomes
+
+    async def _send_channel(self, channel: str, provider: Provider, rows, outcomes) -> None:
+        if channel == "sms":
+            await self._send_texts(provider, rows, outcomes)
+        elif sendable := await self._refuse_what_the_gate_refuses(rows, outcomes):
+            outcomes.update(await provider.send_batch(sendable))
 
     async def _send_texts(self, provider: Provider, rows, outcomes) -> None:
         """Each text is asked the gate just before it is handed over: sending a batch takes a
@@ -127,49 +186,54 @@ class OutboxDispatcher:
         return sendable
 
     async def _record(self, rows, outcomes: dict[int, Outcome]) -> None:
-        """Every outcome of the batch, committed in one transaction: one statement per kind
-        of outcome, then the carrier STOPs it brought."""
+        await self._write(self._writes(rows, outcomes))
+
+    def _writes(self, rows, outcomes: dict[int, Outcome]) -> _Writes:
+        """What a round's outcomes change, sorted by kind. A provider's request to slow down
+        takes effect here, at once, before the next round is leased."""
         now = self.ctx.now()
-        sent, later, retries, final = [], [], [], []
+        writes = _Writes(now=now)
         for row in rows:
             outcome = outcomes[row.id]
             if outcome.kind == "sent":
-                sent.append((row.id, outcome.provider_id, outcome.provider_status))
+                writes.sent.append((row.id, outcome.provider_id, outcome.provider_status))
             elif outcome.retry_after is not None:
                 # Asked to slow down: not an attempt, and no text goes until then.
                 until = now + outcome.retry_after
                 if row.channel == "sms":
                     self.sms_paused_until = max(self.sms_paused_until or until, until)
-                later.append((row.id, outcome.error, to_db(until)))
+                writes.later.append((row.id, outcome.error, to_db(until)))
             elif outcome.kind == "retry" and row.attempts + 1 < MAX_ATTEMPTS:
                 due = to_db(now + backoff(row.attempts + 1))
-                retries.append((row.id, outcome.error, due))
+                writes.retries.append((row.id, outcome.error, due))
             else:
                 status = "blocked" if outcome.kind == "blocked" else "failed"
-                final.append((row.id, status, outcome.error or "gave up"))
+                writes.final.append((row.id, status, outcome.error or "gave up"))
             if outcome.kind != "sent":
                 log.warning(
                     "outbox %s to %s: %s %s", row.id, row.channel, outcome.kind, outcome.error
                 )
+            if outcome.recipient_opted_out:
+                evidence = {**outcome.evidence, "outbox_id": row.id, "error": outcome.error}
+                writes.carrier_stops.append((row.recipient, evidence))
+        return writes
+
+    async def _write(self, writes: _Writes) -> None:
+        """Every outcome of a round, committed in one transaction: one statement per kind of
+        outcome, then the carrier STOPs it brought."""
+        now = to_db(writes.now)
         async with self.ctx.db.write() as conn:
-            if sent:
-                await outbox_rows.mark_sent(conn, sent, owner=self.owner, now=to_db(now))
-            if later:
-                await outbox_rows.mark_later(conn, later, owner=self.owner)
-            if retries:
-                await outbox_rows.mark_retry(conn, retries, owner=self.owner)
-            if final:
-                await outbox_rows.mark_final(conn, final, owner=self.owner)
-            for row in rows:
-                outcome = outcomes[row.id]
-                if outcome.recipient_opted_out:
-                    # The carrier holds a STOP we never heard: it becomes a consent event.
-                    await self.gate.recipient_opted_out(
-                        conn,
-                        self.ctx,
-                        phone=row.recipient,
-                        evidence={**outcome.evidence, "outbox_id": row.id, "error": outcome.error},
-                    )
+            if writes.sent:
+                await outbox_rows.mark_sent(conn, writes.sent, owner=self.owner, now=now)
+            if writes.later:
+                await outbox_rows.mark_later(conn, writes.later, owner=self.owner)
+            if writes.retries:
+                await outbox_rows.mark_retry(conn, writes.retries, owner=self.owner)
+            if writes.final:
+                await outbox_rows.mark_final(conn, writes.final, owner=self.owner)
+            for phone, evidence in writes.carrier_stops:
+                # The carrier holds a STOP we never heard: it becomes a consent event.
+                await self.gate.recipient_opted_out(conn, self.ctx, phone=phone, evidence=evidence)
 
     async def close_connections(self) -> None:
         """Nothing is due: providers that keep a connection between batches let it go."""
@@ -178,16 +242,10 @@ class OutboxDispatcher:
 
     async def drain(self, max_rounds: int = 20) -> int:
         """Run until nothing is due (for `portal worker --once` and tests)."""
-        total = 0
         try:
-            for _ in range(max_rounds):
-                handled = await self.run_once()
-                total += handled
-                if not handled:
-                    break
+            return await self._run_rounds(max_rounds)
         finally:
             await self.close_connections()
-        return total
 
     async def run_forever(self) -> None:
         wakeup = self.ctx.outbox_wakeup
@@ -197,9 +255,8 @@ class OutboxDispatcher:
             try:
                 # Requests first (see Foreground), before each round: a burst's rows also
                 # gather into fewer, fuller rounds, each a lease and a record transaction less.
-                await self.ctx.foreground.quiet(YIELD_SECONDS)
-                while await self.run_once():
-                    await self.ctx.foreground.quiet(YIELD_SECONDS)
+                while await self._run_rounds(max_rounds=100, before_lease=self._let_requests_go):
+                    pass
             except Exception:  # keep serving: the rows stay queued and are tried again
                 log.exception("outbox dispatcher round failed")
             await self.close_connections()

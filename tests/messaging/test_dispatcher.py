@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 
 from staff_steps import add_person
@@ -212,3 +213,95 @@ def test_a_dispatcher_whose_lease_was_taken_over_while_it_sent_records_none_of_t
     assert [(r.status, r.attempts, r.lease_owner) for r in rows] == [
         ("pending", 0, "the-new-owner")
     ] * 3
+
+
+class CarrierStopsTheFirst:
+    """An SMS provider whose carrier refuses the first text (a STOP we never heard) and takes
+    the rest; each send moves the clock a second on."""
+
+    channel = "sms"
+
+    async def close(self) -> None:
+        """Nothing is kept between batches."""
+
+    def __init__(self, clock) -> None:
+        self.clock = clock
+        self.sent: list[str] = []
+
+    async def send_batch(self, rows, may_send=None):
+        outcomes = {}
+        for row in rows:
+            if may_send is not None and not await may_send(row):
+                continue
+            self.sent.append(row.body_text)
+            if len(self.sent) == 1:
+                outcomes[row.id] = Outcome.opted_out_at_carrier("21610", {"code": 21610})
+            else:
+                outcomes[row.id] = Outcome.sent()
+        self.clock.advance(seconds=1)
+        return outcomes
+
+
+def test_a_carrier_stop_is_in_the_ledger_before_the_next_round_asks_about_that_number(
+    portal, clock
+):
+    # Rounds overlap: one round's outcomes are written while the next is on the wire. A
+    # carrier's STOP is the exception: the next text to that number must be refused.
+    phone = "+12015550160"
+    person = add_person(portal, "Quinn", phone)
+    queue_emails(portal, 250)  # enough for several rounds
+
+    async def queue(body, seconds_from_now):
+        async with portal.ctx.db.write() as conn:
+            await outbox.queue_text(
+                conn,
+                portal.ctx,
+                template="notice",
+                to=phone,
+                body=body,
+                person_id=person,
+                not_before=portal.ctx.now() + dt.timedelta(seconds=seconds_from_now),
+            )
+
+    portal.call(queue, "first", 0)
+    portal.call(queue, "second", 1)  # due in the next round, once the first was sent
+    emails, texts = Recorder(), CarrierStopsTheFirst(clock)
+    dispatcher = OutboxDispatcher(portal.ctx, {"email": emails, "sms": texts}, ConsentGate())
+    portal.call(dispatcher.drain)
+    assert texts.sent == ["first"]
+    statuses = portal.rows("SELECT status FROM outbox WHERE channel = 'sms' ORDER BY id")
+    assert [r.status for r in statuses] == ["failed", "blocked"]
+    # The 250, and the office's email about the carrier's STOP, each once.
+    assert len({i for i, _ in emails.sent}) == len(emails.sent) == 251
+
+
+def test_every_rounds_outcomes_are_written_when_the_dispatcher_stops_mid_round(portal):
+    # Shutting down cancels the dispatcher while a round is on the wire; the round before it,
+    # already delivered, is written all the same (else it would go again after its lease).
+    queue_emails(portal, 150)
+    stopped = asyncio.Event()
+
+    class StopsOnTheSecondRound(Recorder):
+        async def send_batch(self, rows, may_send=None):
+            if self.sent:
+                stopped.set()
+                await asyncio.sleep(3600)  # cancelled long before that
+            return await super().send_batch(rows, may_send)
+
+    provider = StopsOnTheSecondRound()
+    dispatcher = OutboxDispatcher(portal.ctx, {"email": provider}, ConsentGate())
+
+    async def run_and_cancel():
+        task = asyncio.create_task(dispatcher.run_forever())
+        await stopped.wait()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        # Nothing of the dispatcher is left running once it has stopped: the database may be
+        # closed next.
+        return [t for t in asyncio.all_tasks() if "OutboxDispatcher" in t.get_coro().__qualname__]
+
+    assert portal.call(run_and_cancel) == []
+    rows = portal.rows("SELECT status, lease_owner FROM outbox ORDER BY id")
+    assert [r.status for r in rows] == ["sent"] * 100 + ["pending"] * 50
+    assert {r.lease_owner for r in rows[:100]} == {None}
