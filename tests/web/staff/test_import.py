@@ -153,12 +153,17 @@ def test_the_job_page_refreshes_itself_until_the_import_is_done(portal, clock):
 
     job_id = portal.call(running_job)
     page = portal.client.get(f"/staff/import/jobs/{job_id}").text
-    assert '<meta http-equiv="refresh" content="2">' in page.split("</head>")[0]
-    assert "200 of 450 rows written" in page and "<script" not in page
+    head = page.split("</head>")[0]
+    assert '<meta name="portal-refresh" content="2">' in head and 'http-equiv="refresh"' not in page
+    assert re.findall(r'<script src="([^"]+)"', page) == ["/static/progress.js"]
+    assert (
+        "200 of 450 rows written" in page
+        and f'href="/staff/import/jobs/{job_id}">Check again' in page
+    )
     # A job whose server stopped mid-way stops refreshing, and says what to do.
     clock.advance(minutes=11)
     page = portal.client.get(f"/staff/import/jobs/{job_id}").text
-    assert 'http-equiv="refresh"' not in page and "import the same file again" in page
+    assert "portal-refresh" not in page and "import the same file again" in page
 
 
 def test_a_stop_that_arrives_while_an_import_runs_is_recorded(portal):

@@ -228,7 +228,7 @@ def test_a_persons_page_links_to_text_them_and_lists_their_texts_in_words(portal
     compose = portal.client.get(f"/staff/messages?person={pat}").text
     assert "To: Pat Parker" in compose
     send(portal, person=str(pat), body="Hello Pat")
-    row = re.compile(r"<td>Hello Pat</td>\s*<td>(\w+)</td>")
+    row = re.compile(r"<td[^>]*>Hello Pat</td>\s*<td[^>]*>(\w+)</td>")
     assert row.search(portal.client.get(f"/staff/people/{pat}").text).group(1) == "Queued"
     portal.deliver()
     status = row.search(portal.client.get(f"/staff/people/{pat}").text).group(1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from staff_steps import events_of, login_as, receive_text, status_of
@@ -244,3 +245,21 @@ def test_start_from_a_number_whose_only_person_is_blocked_is_not_told_it_is_subs
     receive_text(portal, "+12015550112", "START")
     assert [t.template for t in outbox_texts(portal)] == []
     assert status_of(portal, "Casey") == "opted_out"
+
+
+def _history_words(page: str) -> str:
+    """The History list as a reader sees it: its text, without markup."""
+    history = page.split('id="history"', 1)[1].split("</ol>", 1)[0]
+    return " ".join(re.sub(r"<[^>]+>", " ", history).split())
+
+
+def test_the_history_says_each_change_in_words_from_old_to_new_never_in_codes(portal):
+    login_as(portal, "admin")
+    save(portal, "Avery", text_opt_in=None, note="asked at the front desk")
+    receive_text(portal, "+12015550103", "please stop texting me")  # Avery's number
+    words = _history_words(portal.client.get(page_of(portal, "Avery")).text)
+    assert "Texts allowed → Texts not allowed" in words  # staff unchecked Text Opt-In
+    assert "Never asked → Texts allowed" in words  # the demo's import
+    assert "Number opted out (STOP)" in words and "stop in plain words" in words
+    for code in ("opted_in", "opted_out", "needs_review", "suppressed", "->", "True", "False"):
+        assert code not in words

@@ -96,9 +96,7 @@ def test_the_preview_skips_blocked_people_and_addresses_typed_by_someone_else(po
 def test_sending_emails_one_request_to_each_askable_person_and_shows_the_results(portal):
     login_as(portal, "texting")
     done = send(portal, EVERYONE_WITH_OR_WITHOUT_EMAIL)
-    assert (
-        done.status_code == 200 and "Done" in done.text and 'http-equiv="refresh"' not in done.text
-    )
+    assert done.status_code == 200 and "Done" in done.text and "portal-refresh" not in done.text
     assert "<strong>1</strong> request email" in done.text
     assert "No email address: 2" in done.text and "Sam Parker" in done.text
     assert "Already answered: texts allowed: 2" in done.text
@@ -181,10 +179,11 @@ def test_the_progress_page_refreshes_until_done_and_a_stalled_send_carries_on(po
     batch_id = recorded_but_not_running(portal, token)
     path = f"/staff/requests/{batch_id}"
     running = portal.client.get(path).text
-    assert '<meta http-equiv="refresh" content="2">' in running and "Carry on" not in running
+    assert '<meta name="portal-refresh" content="2">' in running and "Carry on" not in running
+    assert f'href="{path}">Check again' in running
     portal.ctx.clock.advance(minutes=3)  # its process stopped part-way
     stalled = portal.client.get(path).text
-    assert "Stopped part-way" in stalled and 'http-equiv="refresh"' not in stalled
+    assert "Stopped part-way" in stalled and "portal-refresh" not in stalled
     portal.post(f"{path}/resume", {}, token_from=path)
     wait_for_sends(portal)
     assert "<strong>1</strong> request email queued" in portal.client.get(path).text
