@@ -10,14 +10,8 @@ import pytest
 from browser.axe import axe_source
 from browser.served_portal import ServedPortal, copy_database, demo_database
 
-from portal.people import demo
-
 CHROMIUM = Path(os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium"))
 HERE = Path(__file__).parent
-LOGINS = {
-    "parent": (demo.PARENT_EMAIL, demo.PARENT_PASSWORD),
-    "staff": (demo.STAFF_EMAIL, demo.STAFF_PASSWORD),
-}
 
 
 def pytest_collection_modifyitems(items):
@@ -76,13 +70,3 @@ def portal(demo_template, tmp_path):
     served = ServedPortal(copy_database(demo_template, tmp_path / "portal")).start()
     yield served
     served.stop()
-
-
-def log_in(page, base_url: str, who: str) -> None:
-    email, password = LOGINS[who]
-    page.goto(base_url + "/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_load_state()
-    assert "/login" not in page.url, f"{who} could not log in"

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import pytest
-from browser.conftest import log_in
 from browser.page_checks import page_problems, screenshot
 from browser.served_portal import ServedPortal, copy_database, portal_command
+from browser.steps import log_in
 
 # Adding a language here walks every page in it too (the browser asks for it by
 # Accept-Language, as a person's browser does).
