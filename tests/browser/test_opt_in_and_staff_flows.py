@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from browser.page_checks import screenshot
 from browser.steps import (
-    ALLOW_TEXTING,
     ARRIVAL_SECONDS,
     DESKTOP,
     PHONE,
     log_in,
     new_page,
     open_phone,
+    switch_texting,
 )
 from playwright.sync_api import expect
 
@@ -31,10 +31,7 @@ def test_a_parent_turns_texting_back_on_and_the_phone_gets_a_confirmation(
     for on in (False, True):
         page.get_by_role("link", name="Settings").click()
         page.get_by_role("link", name="Edit Pat Parker").click()
-        switch = page.get_by_role("switch", name=ALLOW_TEXTING)
-        expect(switch).to_be_checked(checked=not on)
-        switch.set_checked(on)
-        page.get_by_role("button", name="Save").click()
+        switch_texting(page, on=on)
         expect(page.get_by_role("status")).to_have_text("Saved.")
 
     expect(page.get_by_text("Texts allowed")).to_be_visible()

@@ -8,43 +8,18 @@ import re
 from browser.axe import assert_accessible
 from browser.page_checks import screenshot
 from browser.steps import (
-    ALLOW_TEXTING,
     DESKTOP,
     PHONE,
+    ask_jordan_by_email,
+    click_here,
     log_in,
     new_page,
     open_mail,
     open_phone,
+    switch_texting,
     text_the_portal,
 )
 from playwright.sync_api import expect
-
-
-def switch_texting(page, on: bool) -> None:
-    """On an edit page: the switch, its state before, set it, Save."""
-    switch = page.get_by_role("switch", name=ALLOW_TEXTING)
-    expect(switch).to_be_checked(checked=not on)
-    switch.set_checked(on)
-    page.get_by_role("button", name="Save").click()
-
-
-def ask_jordan_by_email(page, base_url: str) -> None:
-    """The parent switches texting on for Jordan, the family's other contact: Jordan is asked
-    by email before any text."""
-    log_in(page, base_url, "parent")
-    page.get_by_role("link", name="Contacts").click()
-    page.get_by_role("link", name="Edit Jordan Parker").click()
-    switch_texting(page, on=True)
-    expect(page.get_by_text("Waiting for Jordan to confirm")).to_be_visible()
-
-
-def click_here(page, base_url: str, organization: str = "Riverside Dance Academy") -> str:
-    """Open the CLICK HERE request in /dev/mailbox and follow its link; the link."""
-    mail = open_mail(page, base_url, f"{organization} would like to send you text messages")
-    link = mail.locator("a[href*='/text-consent/']").first
-    href = link.get_attribute("href")
-    page.goto(href)
-    return href
 
 
 def test_a_parent_turns_off_their_own_texting_in_settings(browser, portal, screenshots):
