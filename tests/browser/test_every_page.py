@@ -14,7 +14,7 @@ from browser.steps import log_in
 
 # Adding a language here walks every page in it too (the browser asks for it by
 # Accept-Language, as a person's browser does).
-LANGUAGES = ["en"]
+LANGUAGES = ["en", "es"]
 WIDTHS = [1280, 360]
 CONSENT_LINK = "the CLICK HERE link from /dev/mailbox"
 
