@@ -29,8 +29,9 @@ def cheap_argon2():
     cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(passwords, "_hasher", cheap)
-        patch.setattr(passwords, "_DUMMY_HASH", cheap.hash("not-a-real-password"))
+        passwords._dummy_hash.cache_clear()  # made afresh, by the cheap hasher
         yield
+    passwords._dummy_hash.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -26,12 +26,16 @@ class FakeTwilio:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as Twilio's API answers
+
             def do_POST(self):  # noqa: N802 (http.server's name)
                 length = int(self.headers.get("Content-Length", 0))
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
                 auth = base64.b64decode(self.headers["Authorization"].split()[1]).decode()
                 with fake._lock:
-                    fake.requests.append({"path": self.path, "form": form, "auth": auth})
+                    fake.requests.append(
+                        {"path": self.path, "form": form, "auth": auth, "peer": self.client_address}
+                    )
                     status, body, delay, headers = fake._next_answer()
                     holding = fake._to_hold > 0
                     if holding:

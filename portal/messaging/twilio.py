@@ -6,7 +6,9 @@ gets `Outcome`, `InboundText` and `DeliveryReport` (messaging/providers.py).
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import datetime as dt
 import email.utils
 import hashlib
@@ -81,6 +83,10 @@ class TwilioProvider:
         )
         self.status_callback = status_callback
         self.timeout = timeout
+        # One client while texts flow: building one (its TLS context above all) for every
+        # batch cost more than the texts' own requests. Kept per event loop, as httpx needs.
+        self._client: httpx.AsyncClient | None = None
+        self._client_loop: asyncio.AbstractEventLoop | None = None
 
     @classmethod
     def from_settings(cls, settings, *, status_callback: str) -> TwilioProvider:
@@ -94,28 +100,39 @@ class TwilioProvider:
         )
 
     async def close(self) -> None:
-        """Each batch opens and closes its own HTTP client: nothing is kept between batches."""
+        """Close the kept HTTP client (the dispatcher calls this when nothing is due)."""
+        client, self._client, self._client_loop = self._client, None, None
+        if client is not None and not client.is_closed:
+            with contextlib.suppress(RuntimeError):  # its loop is gone: nothing left to close
+                await client.aclose()
+
+    def _client_for_this_loop(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._client.is_closed or self._client_loop is not loop:
+            self._client = httpx.AsyncClient(auth=self.auth, timeout=self.timeout)
+            self._client_loop = loop
+        return self._client
 
     async def send_batch(self, rows: list, may_send: MaySend | None = None) -> dict[int, Outcome]:
         outcomes = {}
-        async with httpx.AsyncClient(auth=self.auth, timeout=self.timeout) as client:
-            for n, row in enumerate(rows):
-                if may_send is not None and not await may_send(row):
-                    continue
-                try:
-                    response = await self._post(client, row)
-                except httpx.HTTPError as exc:  # timeouts and refused connections: try again later
-                    outcomes[row.id] = Outcome.retry(f"{type(exc).__name__}: {exc}")
-                    # The rest wait, unsent, rather than each waiting out its own timeout: a
-                    # batch that outlived its lease would be sent by another dispatcher as well.
-                    held = Outcome.slow_down(f"held back: {outcomes[row.id].error}", UNANSWERED)
-                    outcomes.update({waiting.id: held for waiting in rows[n + 1 :]})
-                    break
-                outcome = outcomes[row.id] = _outcome(response)
-                if outcome.retry_after is not None:
-                    # Twilio said too many: the rest of the batch waits as long, unsent.
-                    outcomes.update({waiting.id: outcome for waiting in rows[n + 1 :]})
-                    break
+        client = self._client_for_this_loop()
+        for n, row in enumerate(rows):
+            if may_send is not None and not await may_send(row):
+                continue
+            try:
+                response = await self._post(client, row)
+            except httpx.HTTPError as exc:  # timeouts and refused connections: try again later
+                outcomes[row.id] = Outcome.retry(f"{type(exc).__name__}: {exc}")
+                # The rest wait, unsent, rather than each waiting out its own timeout: a
+                # batch that outlived its lease would be sent by another dispatcher as well.
+                held = Outcome.slow_down(f"held back: {outcomes[row.id].error}", UNANSWERED)
+                outcomes.update({waiting.id: held for waiting in rows[n + 1 :]})
+                break
+            outcome = outcomes[row.id] = _outcome(response)
+            if outcome.retry_after is not None:
+                # Twilio said too many: the rest of the batch waits as long, unsent.
+                outcomes.update({waiting.id: outcome for waiting in rows[n + 1 :]})
+                break
         return outcomes
 
     async def _post(self, client: httpx.AsyncClient, row) -> httpx.Response:

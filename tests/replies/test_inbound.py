@@ -367,6 +367,29 @@ async def test_a_timeout_is_retried_not_failed(twilio):
     assert outcome.kind == "retry" and "Timeout" in outcome.error
 
 
+async def test_texts_of_several_batches_share_one_connection_until_closed(twilio):
+    transport = TwilioProvider(
+        api_url=twilio.url,
+        account_sid="ACtest",
+        auth_token=TOKEN,
+        from_number=ORG_NUMBER,
+        status_callback="http://x/",
+    )
+
+    class Row:
+        def __init__(self, row_id):
+            self.id, self.recipient, self.body_text = row_id, PAT, "hello"
+
+    await transport.send_batch([Row(1), Row(2)])
+    await transport.send_batch([Row(3)])
+    await transport.close()
+    await transport.send_batch([Row(4)])
+    await transport.close()
+    peers = [request["peer"] for request in twilio.requests]
+    assert len(set(peers[:3])) == 1, peers  # one connection while texts flow
+    assert peers[3] != peers[0]  # closed when the dispatcher had nothing due
+
+
 def test_a_stopped_number_cannot_be_opted_in_by_staff_or_the_portal(portal, twilio):
     text_in(portal, "STOP")
 
