@@ -9,7 +9,7 @@ import datetime as dt
 import hashlib
 import hmac
 
-from starlette.routing import Router
+from starlette.routing import BaseRoute, NoMatchFound, Router
 
 from portal import links
 from portal.clock import SystemClock, to_db
@@ -57,9 +57,12 @@ class PortalContext:
     outbox_wakeup: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
     # Counted by portal/web/foreground.py; the in-process dispatcher waits on it.
     foreground: Foreground = dataclasses.field(default_factory=Foreground)
+    # The staff dashboard's last counts (portal/web/staff/dashboard.py), reused until stale.
+    dashboard_figures: object | None = None
     # The route table, set by whoever builds the app (or the CLI): emailed links are built
     # from route names, never written out by hand.
     router: Router | None = None
+    _route_for_name: dict[str, BaseRoute] = dataclasses.field(default_factory=dict, repr=False)
     # The organization's name for page headers, read at start and kept fresh by logged-in
     # requests (see portal/web/pages.py); the settings' first default until then.
     organization_name: str = ""
@@ -119,5 +122,19 @@ class PortalContext:
         """Absolute link to a named route, for emails and webhooks, from PUBLIC_URL."""
         if self.router is None:
             raise RuntimeError("no route table: build the app, or set ctx.router, first")
-        path = self.router.url_path_for(name, **params)
-        return self.settings.public_url + str(path)
+        # Starlette tries every route in turn; a bulk request builds 20,000 links. The route
+        # that answered a name before is asked first (any other is still found the long way).
+        route = self._route_for_name.get(name)
+        if route is not None:
+            try:
+                return self.settings.public_url + str(route.url_path_for(name, **params))
+            except NoMatchFound:
+                pass
+        for route in self.router.routes:
+            try:
+                path = route.url_path_for(name, **params)
+            except NoMatchFound:
+                continue
+            self._route_for_name[name] = route
+            return self.settings.public_url + str(path)
+        raise NoMatchFound(name, params)

@@ -29,6 +29,18 @@ GROUP BY code
 """
 
 
+async def fingerprint(conn: Conn) -> tuple:
+    """Changes whenever a status count or the chart may have: every consent change and STOP
+    writes a ledger event, a new person a people row, and an edit, a block or an archive
+    touches people.updated_at. Three index ends, not a pass over everyone."""
+    row = await conn.fetch_one(
+        "SELECT (SELECT MAX(id) FROM consent_events) AS last_event,"
+        " (SELECT MAX(id) FROM people) AS last_person,"
+        " (SELECT MAX(updated_at) FROM people) AS last_update"
+    )
+    return (row.last_event, row.last_person, row.last_update)
+
+
 async def status_counts(conn: Conn) -> dict[str, int]:
     """How many people (archived ones left out) stand in each staff status, by code."""
     return {row.code: row.n for row in await conn.fetch_all(_STATUS_COUNTS)}

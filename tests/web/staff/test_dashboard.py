@@ -127,6 +127,29 @@ def test_the_dashboard_counts_people_in_every_status_as_the_consent_rules_decide
         assert words in page.text
 
 
+def test_the_counts_follow_every_change_made_after_the_dashboard_was_seen(portal):
+    """The counts are reused while nothing changed; each kind of change shows at once."""
+    portal.login(demo.STAFF_EMAIL, demo.STAFF_PASSWORD)
+    assert _shown_counts(portal.client.get("/staff/").text) == _expected_counts(portal)
+    _put_everyone_in_a_different_status(portal)  # events, new people, a block, an archive
+    assert _shown_counts(portal.client.get("/staff/").text) == _expected_counts(portal)
+    # An edit that writes no ledger event: Riley's phone removed (now "No cell phone").
+    riley = portal.person_id("Riley")
+
+    async def remove_phone():
+        async with portal.ctx.db.write() as conn:
+            later = to_db(portal.ctx.now() + dt.timedelta(seconds=1))
+            await conn.execute(
+                "UPDATE people SET cell_phone = NULL, updated_at = :now WHERE id = :id",
+                {"id": riley, "now": later},
+            )
+
+    portal.call(remove_phone)
+    shown = _shown_counts(portal.client.get("/staff/").text)
+    assert shown == _expected_counts(portal)
+    assert shown["no_phone"] == 2 and shown["never_asked"] == 0
+
+
 def test_each_count_links_to_the_people_list_filtered_by_its_status(portal):
     portal.login(demo.STAFF_EMAIL, demo.STAFF_PASSWORD)
     page = portal.client.get("/staff/").text
