@@ -59,6 +59,8 @@ class PortalContext:
     foreground: Foreground = dataclasses.field(default_factory=Foreground)
     # The staff dashboard's last counts (portal/web/staff/dashboard.py), reused until stale.
     dashboard_figures: object | None = None
+    # (last opt-out event id counted, how many): the staff Alerts count goes on from there.
+    opt_out_tally: tuple[int, int] = (0, 0)
     # The route table, set by whoever builds the app (or the CLI): emailed links are built
     # from route names, never written out by hand.
     router: Router | None = None

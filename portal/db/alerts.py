@@ -57,19 +57,40 @@ async def acknowledge_all(conn: Conn, *, up_to: int, account_id: int, now: str) 
     return len(rows)
 
 
-async def open_count(conn: Conn, *, stuck_before: str) -> int:
+async def opt_outs_counted(conn: Conn, tally: tuple[int, int]) -> tuple[int, int]:
+    """Every opt-out event, counted on from an earlier (last opt-out id, count): the ledger
+    only grows, and on SQLite, with one writer at a time, ids are given in commit order, so
+    only the events after the last one counted need reading (a full count of 100,000 opt-outs
+    took 33 ms of every staff page). PostgreSQL may commit ids out of order: it counts all."""
+    if conn.dialect != "sqlite":
+        tally = (0, 0)
+    last_counted, counted = tally
+    row = await conn.fetch_one(
+        "SELECT COUNT(*) AS n, MAX(e.id) AS last FROM consent_events e"
+        " WHERE " + _OPT_OUT + " AND e.id > :after",
+        {"after": last_counted},
+    )
+    return (row["last"] or last_counted, counted + row["n"])
+
+
+async def open_count(conn: Conn, *, stuck_before: str, opt_outs: int | None = None) -> int:
     """Open alerts, in one query for every staff page: unseen opt-outs, plain-words stops not
     yet reviewed, and messages that failed or are stuck (`stuck_before`: an hour ago) and
-    were not retried since.
+    were not retried since. `opt_outs`: how many opt-out events there are, when the caller
+    has counted them (opt_outs_counted); else they are counted here.
 
     Unseen opt-outs are counted as all opt-outs minus all acknowledgements: two index counts,
     where an anti-join would probe the acknowledgements once per opt-out (27 ms at 50,000
     opt-outs, against 2). It holds because an acknowledgement is only ever made for an
     opt-out event (acknowledge and acknowledge_all select from them), at most once per event
     (UNIQUE), and a ledger event never changes."""
+    opt_out_count = (
+        "(SELECT COUNT(*) FROM consent_events e WHERE " + _OPT_OUT + ")"
+        if opt_outs is None
+        else str(int(opt_outs))
+    )
     return await conn.fetch_val(
-        "SELECT (SELECT COUNT(*) FROM consent_events e WHERE " + _OPT_OUT + ")"
-        " - (SELECT COUNT(*) FROM alert_acknowledgements)"
+        "SELECT " + opt_out_count + " - (SELECT COUNT(*) FROM alert_acknowledgements)"
         " + (SELECT COUNT(*) FROM inbound_messages WHERE needs_review = 1"
         " AND reviewed_at IS NULL)"
         " + (SELECT COUNT(*) FROM outbox WHERE " + TROUBLED + ")",

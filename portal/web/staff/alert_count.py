@@ -23,4 +23,8 @@ async def open_alerts(request: Request) -> int:
     the connection SecurityMiddleware already holds for this request."""
     ctx = request.app.state.ctx
     async with ctx.db.read() as conn:
-        return await alert_rows.open_count(conn, stuck_before=stuck_before(ctx))
+        tally = await alert_rows.opt_outs_counted(conn, ctx.opt_out_tally)
+        # Requests of this process may count at once: keep the tally that reached furthest.
+        if tally[0] > ctx.opt_out_tally[0]:
+            ctx.opt_out_tally = tally
+        return await alert_rows.open_count(conn, stuck_before=stuck_before(ctx), opt_outs=tally[1])

@@ -104,6 +104,22 @@ def test_every_opt_out_is_listed_in_words_with_a_link_to_the_person(portal):
     assert "opted_out" not in page.text and "sms_keyword" not in page.text
 
 
+def test_each_opt_out_after_a_page_was_seen_raises_the_count_by_what_it_recorded(portal):
+    """The count goes on from the last opt-out counted: new ones add exactly theirs."""
+    portal.login(demo.STAFF_EMAIL, demo.STAFF_PASSWORD)
+    before = open_count(portal.client.get("/staff/people"))
+    opt_outs = (
+        "SELECT COUNT(*) AS n FROM consent_events WHERE new_status IN ('opted_out', 'suppressed')"
+    )
+    [recorded_before] = portal.rows(opt_outs)
+    text_the_portal(portal, "(201) 555-0111", "STOP")  # the number and Morgan: two events
+    [recorded_after] = portal.rows(opt_outs)
+    added = recorded_after.n - recorded_before.n
+    assert added >= 2
+    assert open_count(portal.client.get("/staff/people")) == before + added
+    assert open_count(portal.client.get("/staff/alerts")) == before + added  # not twice
+
+
 def test_marking_an_opt_out_seen_lowers_the_count_in_the_navigation(portal):
     text_the_portal(portal, "(201) 555-0111", "STOP")
     portal.login(demo.STAFF_EMAIL, demo.STAFF_PASSWORD)
