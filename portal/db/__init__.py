@@ -198,6 +198,17 @@ class Conn:
         async with self._connection._query_lock:
             await self._driver.execute_many(self._connection.raw_connection, sql, rows)
 
+    async def insert_many(
+        self, table: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Insert many rows, each giving a value for every one of `columns`, in one
+        executemany. `table` and `columns` are ours, never a user's."""
+        await self.execute_many(
+            f"INSERT INTO {table} ({', '.join(columns)})"
+            f" VALUES ({', '.join('?' for _ in columns)})",
+            [tuple(row[name] for name in columns) for row in rows],
+        )
+
     async def run(self, statement: str) -> None:
         """BEGIN, COMMIT, ROLLBACK or a savepoint, straight on the driver like every statement
         (`databases` would compile it and, on SQLite, take three hops to run it)."""

@@ -20,14 +20,7 @@ _CREATE_COLUMNS = (
 async def create_many(conn: Conn, rows: list[dict]) -> None:
     """Many links in one executemany (a bulk request's batch). Each row gives every column
     of _CREATE_COLUMNS."""
-    await conn.execute_many(
-        "INSERT INTO links ("
-        + ", ".join(_CREATE_COLUMNS)
-        + ") VALUES ("
-        + ", ".join("?" for _ in _CREATE_COLUMNS)
-        + ")",
-        [tuple(row[name] for name in _CREATE_COLUMNS) for row in rows],
-    )
+    await conn.insert_many("links", _CREATE_COLUMNS, rows)
 
 
 async def get(conn: Conn, link_id: str) -> Row | None:

@@ -79,14 +79,7 @@ _ADD_MANY_COLUMNS = (
 async def add_many(conn: Conn, rows: list[dict]) -> None:
     """Insert many rows in one executemany (a mass text's chunk). Each row gives every column
     of _ADD_MANY_COLUMNS."""
-    await conn.execute_many(
-        "INSERT INTO outbox ("
-        + ", ".join(_ADD_MANY_COLUMNS)
-        + ") VALUES ("
-        + ", ".join("?" for _ in _ADD_MANY_COLUMNS)
-        + ")",
-        [tuple(row[name] for name in _ADD_MANY_COLUMNS) for row in rows],
-    )
+    await conn.insert_many("outbox", _ADD_MANY_COLUMNS, rows)
 
 
 async def lease_due(
