@@ -33,17 +33,17 @@ SECRET_KEY = "test-secret-key-for-the-portal-tests-0123456789"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def free_port() -> int:
+def free_port(ports: range = PORTS) -> int:
     # From a random place in the range: two runs on one machine rarely probe the same port.
-    start = random.randrange(len(PORTS))
-    for port in [*PORTS[start:], *PORTS[:start]]:
+    start = random.randrange(len(ports))
+    for port in [*ports[start:], *ports[:start]]:
         with socket.socket() as probe:
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:
                 continue
             return port
-    raise AssertionError("no free port in 18300-18399")
+    raise AssertionError(f"no free port in {ports.start}-{ports.stop - 1}")
 
 
 class Deployment:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -14,24 +12,12 @@ import time
 from pathlib import Path
 
 import httpx
+from process_steps import free_port
 
 from portal.settings import SETTINGS
 
 # The ports the browser tests' servers listen on (loopback only).
 PORTS = range(19000, 19100)
-
-
-def _free_port() -> int:
-    # From a random place in the range: two runs on one machine rarely probe the same port.
-    start = random.randrange(len(PORTS))
-    for port in [*PORTS[start:], *PORTS[:start]]:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise AssertionError(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
 
 
 def _environment(database: Path) -> dict[str, str]:
@@ -91,7 +77,7 @@ class ServedPortal:
 
     def start(self) -> ServedPortal:
         for _ in range(3):
-            port = _free_port()
+            port = free_port(PORTS)
             with self.log_path.open("w") as log:
                 self.process = subprocess.Popen(  # noqa: S603 (our own command, no shell)
                     [sys.executable, "-m", "portal.cli", "serve", "--port", str(port)],
