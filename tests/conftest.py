@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 from portal.accounts import passwords
 from portal.app import create_app
 from portal.clock import FrozenClock
+from portal.db import people as people_rows
 from portal.messaging.mailcatcher import MailCatcher
 from portal.people import demo
 from portal.settings import Settings
@@ -197,6 +198,16 @@ class PortalDriver:
 
     def person_id(self, first_name: str) -> int:
         return self.rows("SELECT id FROM people WHERE first_name = :n", {"n": first_name})[0].id
+
+    def set_language(self, first_name: str, language: str | None) -> None:
+        """A person's saved language, as the parent's Language select saves it."""
+        person_id = self.person_id(first_name)
+
+        async def save():
+            async with self.ctx.db.write() as conn:
+                await people_rows.set_language(conn, person_id, language)
+
+        self.call(save)
 
 
 @pytest.fixture

@@ -83,19 +83,8 @@ def test_the_email_names_are_all_found():
     assert all(Path(TEMPLATES_DIR / "email" / n / "subject.txt").exists() for n in EMAIL_NAMES)
 
 
-def set_language(portal, first_name: str, language: str | None) -> None:
-    async def update():
-        async with portal.ctx.db.write() as conn:
-            await conn.execute(
-                "UPDATE people SET language = :l WHERE first_name = :n",
-                {"l": language, "n": first_name},
-            )
-
-    portal.call(update)
-
-
 def test_the_click_here_email_goes_in_the_saved_language_of_its_recipient(parent):
-    set_language(parent, "Jordan", "es")
+    parent.set_language("Jordan", "es")
     parent.save_person("Jordan", allow_texting=True)
     [request] = [m for m in parent.deliver() if m.to == ["jordan@demo.example"]]
     assert request.subject == "Riverside Dance Academy desea enviarle mensajes de texto"
@@ -113,7 +102,7 @@ def test_without_a_saved_language_emails_are_in_english_whatever_the_sender_read
 
 
 def test_an_answer_confirms_in_the_persons_language_and_tells_the_office_in_english(parent):
-    set_language(parent, "Jordan", "es")
+    parent.set_language("Jordan", "es")
     path = request_link_for_jordan(parent)
     answer(parent, path, "no")
     mail = {m.to[0]: m for m in parent.deliver()}
@@ -126,15 +115,15 @@ def test_an_answer_confirms_in_the_persons_language_and_tells_the_office_in_engl
 
 
 def test_the_language_is_the_one_saved_when_the_email_was_queued(parent):
-    set_language(parent, "Jordan", "es")
+    parent.set_language("Jordan", "es")
     parent.save_person("Jordan", allow_texting=True)
-    set_language(parent, "Jordan", "en")  # changed after queueing, before sending
+    parent.set_language("Jordan", "en")  # changed after queueing, before sending
     [request] = [m for m in parent.deliver() if m.to == ["jordan@demo.example"]]
     assert request.subject == "Riverside Dance Academy desea enviarle mensajes de texto"
 
 
 def test_a_password_reset_goes_in_the_saved_language_of_the_account_holder(portal):
-    set_language(portal, "Pat", "es")
+    portal.set_language("Pat", "es")
     portal.post("/forgot-password", {"email": demo.PARENT_EMAIL})
     [reset] = portal.deliver()
     assert reset.subject == "Restablezca su contraseña del portal de Riverside Dance Academy"

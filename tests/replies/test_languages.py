@@ -20,19 +20,6 @@ def events_of_number(portal, phone: str) -> list:
     )
 
 
-def set_language(portal, first_name: str, language: str | None) -> None:
-    """A person's saved language, as the parent's language select will save it."""
-
-    async def save():
-        async with portal.ctx.db.write() as conn:
-            await conn.execute(
-                "UPDATE people SET language = :language WHERE first_name = :n",
-                {"language": language, "n": first_name},
-            )
-
-    portal.call(save)
-
-
 @pytest.mark.parametrize(
     ("keyword", "language", "words"),
     [
@@ -46,7 +33,7 @@ def set_language(portal, first_name: str, language: str | None) -> None:
 def test_a_stop_is_confirmed_in_the_language_of_its_word_and_recorded_in_it(
     portal, twilio, keyword, language, words
 ):
-    set_language(portal, "Pat", "en" if language == "es" else "es")  # the word decides
+    portal.set_language("Pat", "en" if language == "es" else "es")  # the word decides
     assert text_in(portal, keyword).status_code == 200
     portal.deliver()
     [confirmation] = twilio.texts_to(PAT)
@@ -120,7 +107,7 @@ def staff_texting(portal, first_name: str, *, allow: bool, tell_by_text: bool = 
 
 
 def test_the_opt_in_confirmation_and_staffs_goodbye_go_in_the_persons_language(portal, twilio):
-    set_language(portal, "Avery", "es")
+    portal.set_language("Avery", "es")
     avery = "+12015550103"
     staff_texting(portal, "Avery", allow=False, tell_by_text=True)
     staff_texting(portal, "Avery", allow=True)

@@ -14,19 +14,6 @@ SPANISH = "Hola {first_name}, hay clase. {organization}"
 TOKEN_RE = re.compile(r'name="send_token" value="([^"]+)"')
 
 
-def set_language(portal, first_name: str, language: str | None) -> None:
-    """A person's saved language, as the parent's language select will save it."""
-
-    async def save():
-        async with portal.ctx.db.write() as conn:
-            await conn.execute(
-                "UPDATE people SET language = :language WHERE first_name = :n",
-                {"language": language, "n": first_name},
-            )
-
-    portal.call(save)
-
-
 def preview(portal, **form):
     return portal.post("/staff/messages/preview", form, token_from="/staff/messages")
 
@@ -52,8 +39,8 @@ def texts_by_name(portal) -> dict[str, str]:
 
 
 def test_a_mass_text_goes_to_each_person_in_their_language(portal):
-    set_language(portal, "Pat", "es")
-    set_language(portal, "Morgan", "en")  # Avery and Casey have none: English
+    portal.set_language("Pat", "es")
+    portal.set_language("Morgan", "en")  # Avery and Casey have none: English
     login_as(portal, "texting")
     page = preview(portal, body=ENGLISH, body_es=SPANISH)
     assert "In Spanish, to the 1 whose language is Spanish" in page.text
@@ -68,7 +55,7 @@ def test_a_mass_text_goes_to_each_person_in_their_language(portal):
 
 
 def test_without_a_spanish_body_everyone_gets_the_english(portal):
-    set_language(portal, "Pat", "es")
+    portal.set_language("Pat", "es")
     login_as(portal, "texting")
     send(portal, body=ENGLISH, body_es="  ")
     assert texts_by_name(portal)["Pat"] == "Hi Pat, class is on. Riverside Dance Academy"
@@ -76,7 +63,7 @@ def test_without_a_spanish_body_everyone_gets_the_english(portal):
 
 
 def test_a_direct_text_to_one_person_is_in_their_language(portal):
-    set_language(portal, "Avery", "es")
+    portal.set_language("Avery", "es")
     login_as(portal, "texting")
     send(portal, person=str(portal.person_id("Avery")), body=ENGLISH, body_es=SPANISH)
     assert texts_by_name(portal) == {"Avery": "Hola Avery, hay clase. Riverside Dance Academy"}
@@ -104,13 +91,13 @@ def test_a_bad_spanish_body_is_refused_and_nothing_is_sent(portal, body_es, word
 
 
 def test_the_segments_are_counted_on_the_longest_text_in_either_language(portal):
-    set_language(portal, "Pat", "es")
+    portal.set_language("Pat", "es")
     login_as(portal, "texting")
     long_spanish = "Clase de hoy: " + "á" * 800  # outside GSM-7: 67 a part, over ten parts
     refused = preview(portal, body=ENGLISH, body_es=long_spanish)
     assert refused.status_code == 400
     # Nobody reads Spanish: the Spanish text goes to nobody, so it limits nothing.
-    set_language(portal, "Pat", None)
+    portal.set_language("Pat", None)
     assert preview(portal, body=ENGLISH, body_es=long_spanish).status_code == 200
 
 
