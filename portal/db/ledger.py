@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from portal.db import Conn, Row
+from portal.db import people as people_rows
 
 
 async def append_event(
@@ -262,15 +263,11 @@ async def states_for_update(conn: Conn, person_ids: list[int]) -> dict[int, Row]
     """`state_for_update` for many people at once: their current states, by person id. On
     PostgreSQL the people's rows are locked first, in id order, as the single form does."""
     ids = sorted(set(person_ids))
+    await people_rows.lock_for_consent(conn, ids)
     found: dict[int, Row] = {}
     for start in range(0, len(ids), IN_SLICE):
         names = {f"i{n}": person_id for n, person_id in enumerate(ids[start : start + IN_SLICE])}
         listed = ", ".join(f":{name}" for name in names)
-        if conn.dialect == "postgresql":
-            await conn.execute(
-                f"SELECT id FROM people WHERE id IN ({listed}) ORDER BY id FOR NO KEY UPDATE",
-                names,
-            )
         rows = await conn.fetch_all(
             "SELECT person_id, status, phone, version, last_event_id FROM consent_state"
             f" WHERE person_id IN ({listed}) ORDER BY person_id"

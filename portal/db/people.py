@@ -85,21 +85,24 @@ async def by_id(conn: Conn, person_id: int) -> Row | None:
 
 async def locked_for_requests(conn: Conn, person_ids: list[int]) -> dict[int, Row]:
     """These people with their consent state, by id, read inside a write transaction to ask
-    them for consent. On PostgreSQL their rows are locked first, in id order, with the lock
-    a consent change takes (ledger.state_for_update), so the state read is the latest."""
-    found: dict[int, Row] = {}
-    # In slices: SQLite caps the number of bound parameters in one statement.
-    for start in range(0, len(person_ids), 500):
-        names = {f"p{i}": person_id for i, person_id in enumerate(person_ids[start : start + 500])}
-        marks = ", ".join(f":{name}" for name in names)
-        if conn.dialect == "postgresql":
-            await conn.execute(
-                f"SELECT id FROM people WHERE id IN ({marks}) ORDER BY id FOR NO KEY UPDATE",
-                names,
-            )
-        rows = await conn.fetch_all(_PERSON_WITH_STATE + f" WHERE p.id IN ({marks})", names)
-        found.update((row.id, row) for row in rows)
-    return found
+    them for consent. On PostgreSQL their rows are locked first (lock_for_consent), so the
+    state read is the latest."""
+    ids = sorted(set(person_ids))
+    await lock_for_consent(conn, ids)
+    return await by_ids(conn, ids)
+
+
+async def lock_for_consent(conn: Conn, person_ids: list[int]) -> None:
+    """On PostgreSQL, lock these people's rows as a consent change does, in id order across
+    every slice, so two batches never wait on each other in a circle. SQLite's one writer
+    needs no row locks."""
+    if conn.dialect != "postgresql":
+        return
+    for part in _slices(sorted(set(person_ids))):
+        listed, names = _listed("i", part)
+        await conn.execute(
+            f"SELECT id FROM people WHERE id IN ({listed}) ORDER BY id FOR NO KEY UPDATE", names
+        )
 
 
 async def in_saved_list(conn: Conn, list_id: int, *, after: int = 0, limit: int = 500) -> list[Row]:
