@@ -119,8 +119,9 @@ class OutboxDispatcher:
                     await writing
                 total += len(rows)
         finally:
-            # Cancelled (shutting down) or failed: outcomes already known are still written.
-            if writing is not None and not writing.done():
+            # Cancelled (shutting down) or failed: outcomes already known are still written,
+            # and a write that failed is raised, not left unread in its finished task.
+            if writing is not None:
                 await writing
         return total
 
@@ -155,10 +156,17 @@ class OutboxDispatcher:
         return outcomes
 
     async def _send_channel(self, channel: str, provider: Provider, rows, outcomes) -> None:
-        if channel == "sms":
-            await self._send_texts(provider, rows, outcomes)
-        elif sendable := await self._refuse_what_the_gate_refuses(rows, outcomes):
-            outcomes.update(await provider.send_batch(sendable))
+        try:
+            if channel == "sms":
+                await self._send_texts(provider, rows, outcomes)
+            elif sendable := await self._refuse_what_the_gate_refuses(rows, outcomes):
+                outcomes.update(await provider.send_batch(sendable))
+        except Exception as exc:
+            # Not raised into the TaskGroup: it would cancel the other channel mid-send, and
+            # texts already handed over would go unrecorded and be sent again after the lease.
+            log.exception("sending a batch of %s failed", channel)
+            for row in rows:
+                outcomes.setdefault(row.id, Outcome.retry(f"{type(exc).__name__}: {exc}"))
 
     async def _send_texts(self, provider: Provider, rows, outcomes) -> None:
         """Each text is asked the gate just before it is handed over: sending a batch takes a

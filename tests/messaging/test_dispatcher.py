@@ -305,3 +305,44 @@ def test_every_rounds_outcomes_are_written_when_the_dispatcher_stops_mid_round(p
     rows = portal.rows("SELECT status, lease_owner FROM outbox ORDER BY id")
     assert [r.status for r in rows] == ["sent"] * 100 + ["pending"] * 50
     assert {r.lease_owner for r in rows[:100]} == {None}
+
+
+def test_a_failing_email_batch_leaves_the_texts_of_its_round_sent_and_recorded(portal):
+    # Emails and texts of one round go out side by side: an error in one channel must not
+    # cancel the other mid-send (texts handed over but not recorded would go again).
+    queue_emails(portal, 3)
+
+    async def queue_help_answers():
+        async with portal.ctx.db.write() as conn:
+            for n in range(3):
+                await outbox.queue_text(
+                    conn,
+                    portal.ctx,
+                    template="help",
+                    to=f"+1201555019{n}",
+                    body="Riverside: reply STOP to stop.",
+                    requires_consent=False,
+                )
+
+    portal.call(queue_help_answers)
+
+    class Broken(Recorder):
+        async def send_batch(self, rows, may_send=None):
+            raise OSError("the mail server's certificate expired")
+
+    class Phone(Recorder):
+        channel = "sms"
+
+        async def send_batch(self, rows, may_send=None):
+            await asyncio.sleep(0.05)  # still on the wire when the email batch fails
+            return await super().send_batch(rows, may_send)
+
+    phone = Phone()
+    dispatcher = OutboxDispatcher(portal.ctx, {"email": Broken(), "sms": phone}, ConsentGate())
+    portal.call(lambda: dispatcher._run_rounds(1))
+    assert len(phone.sent) == 3
+    rows = portal.rows("SELECT channel, status, attempts, last_error FROM outbox ORDER BY id")
+    assert [(r.channel, r.status) for r in rows] == [("email", "pending")] * 3 + [
+        ("sms", "sent")
+    ] * 3
+    assert all("certificate expired" in r.last_error for r in rows[:3])
