@@ -8,15 +8,13 @@ import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from portal.consent import notices
-from portal.consent.commands.record import person_events, wording_for
+from portal.consent.commands.record import decide, person_events, wording_for
 from portal.consent.rules import (
     Actor,
     Change,
     Channel,
     ConsentError,
     Status,
-    current_for_phone,
-    opt_in_status,
 )
 from portal.db import Conn, ledger
 from portal.db import people as people_rows
@@ -57,29 +55,30 @@ async def import_texting(
             raise LookupError(answer.person_id)
         state = states.get(answer.person_id)
         try:
-            # Opt-out is always immediate (rule 3); an opt-in needs its evidence (rule 4).
-            new = (
-                opt_in_status(person, Channel.IMPORT, actor, answer.evidence)
-                if answer.allow
-                else Status.OPTED_OUT
+            old, new, unchanged = decide(
+                person,
+                state,
+                allow=answer.allow,
+                channel=Channel.IMPORT,
+                actor=actor,
+                evidence=answer.evidence,
             )
         except ConsentError as refusal:
             outcomes.append(refusal)
             continue
-        if new == current_for_phone(state, person.cell_phone):
-            old = Status(state.status) if state else Status.NONE
+        if unchanged:
             outcomes.append(Change(person.id, old, new, None))
             continue
-        changes.append((person, state, new))
+        changes.append((person, state, new, old))
         outcomes.append(None)  # its event's id is known once written
     if not changes:
         return outcomes
-    opted_in_numbers = [p.cell_phone for p, _, new in changes if new == Status.OPTED_IN]
+    opted_in_numbers = [p.cell_phone for p, _, new, _ in changes if new == Status.OPTED_IN]
     with_their_numbers = await people_rows.with_phones(conn, [n for n in opted_in_numbers if n])
     event_ids = await person_events(
         conn,
         ctx,
-        changes,
+        [(person, state, new) for person, state, new, _ in changes],
         channel=Channel.IMPORT,
         actor=actor,
         evidence={answer.person_id: dict(answer.evidence) for answer in answers},
@@ -88,13 +87,12 @@ async def import_texting(
     await notices.imported_opt_ins_confirmed(
         conn,
         ctx,
-        [(person, new) for person, _, new in changes],
+        [(person, new) for person, _, new, _ in changes],
         with_their_numbers=with_their_numbers,
     )
     written = iter(changes)
     for n, outcome in enumerate(outcomes):
         if outcome is None:
-            person, state, new = next(written)
-            old = Status(state.status) if state else Status.NONE
+            person, _, new, old = next(written)
             outcomes[n] = Change(person.id, old, new, event_ids[person.id])
     return outcomes

@@ -7,16 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 from portal.clock import to_db
 from portal.consent import notices
-from portal.consent.commands.record import person_event, wording_for
+from portal.consent.commands.record import decide, person_event, wording_for
 from portal.consent.rules import (
     Actor,
     Change,
     Channel,
     LoginEmail,
     Status,
-    current_for_phone,
     email_confirmed_after_edit,
-    opt_in_status,
     texting_status,
 )
 from portal.db import Conn, Row, ledger
@@ -63,10 +61,10 @@ async def set_texting(
     person = await people_rows.by_id(conn, person_id)
     if person is None:
         raise LookupError(person_id)
-    old = Status(state.status) if state else Status.NONE
-    # Opt-out is always immediate, from any channel, for any message (rule 3).
-    new = opt_in_status(person, channel, actor, evidence) if allow else Status.OPTED_OUT
-    if new == current_for_phone(state, person.cell_phone) and not record_unchanged:
+    old, new, unchanged = decide(
+        person, state, allow=allow, channel=channel, actor=actor, evidence=evidence
+    )
+    if unchanged and not record_unchanged:
         # Same answer again (double click, replayed form): nothing to record or tell.
         return Change(person_id, old, new, None)
     event_id = await person_event(

@@ -10,11 +10,22 @@ from typing import TYPE_CHECKING, Any
 
 from portal.clock import to_db
 from portal.consent import wording
-from portal.consent.rules import Actor, Channel, Status
+from portal.consent.rules import Actor, Channel, Status, current_for_phone, opt_in_status
 from portal.db import Conn, Row, ledger
 
 if TYPE_CHECKING:
     from portal.context import PortalContext
+
+
+def decide(
+    person: Row, state: Row | None, *, allow: bool, channel: Channel, actor: Actor, evidence
+) -> tuple[Status, Status, bool]:
+    """(old, new, unchanged) for turning texting on or off: opt-out is always immediate,
+    from any channel, for any message (rule 3); an opt-in needs its evidence (rule 4), else
+    ConsentError. `unchanged`: the number already stands where the answer puts it."""
+    old = Status(state.status) if state else Status.NONE
+    new = opt_in_status(person, channel, actor, evidence) if allow else Status.OPTED_OUT
+    return old, new, new == current_for_phone(state, person.cell_phone)
 
 
 async def wording_for(conn: Conn, new: Status) -> str | None:
