@@ -83,14 +83,6 @@ class OutboxDispatcher:
             self.sms_second, self.sms_in_second = second, 0
         return max(min(self.ctx.settings.sms_per_second - self.sms_in_second, BATCH), 0)
 
-    async def run_once(self) -> int:
-        """Deliver what is due now, and write the outcomes; returns how many rows were
-        handled."""
-        rows = await self._lease()
-        if rows:
-            await self._record(rows, await self._deliver(rows))
-        return len(rows)
-
     async def _let_requests_go(self) -> None:
         await self.ctx.foreground.quiet(YIELD_SECONDS)
 
@@ -192,9 +184,6 @@ class OutboxDispatcher:
                 else:
                     outcomes[row.id] = Outcome("blocked", error="may_text said no at send time")
         return sendable
-
-    async def _record(self, rows, outcomes: dict[int, Outcome]) -> None:
-        await self._write(self._writes(rows, outcomes))
 
     def _writes(self, rows, outcomes: dict[int, Outcome]) -> _Writes:
         """What a round's outcomes change, sorted by kind. A provider's request to slow down
