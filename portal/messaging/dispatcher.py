@@ -83,6 +83,11 @@ class OutboxDispatcher:
             self.sms_second, self.sms_in_second = second, 0
         return max(min(self.ctx.settings.sms_per_second - self.sms_in_second, BATCH), 0)
 
+    async def run_once(self) -> int:
+        """One round: deliver what is due now and write the outcomes, keeping connections
+        open for more; returns how many rows were handled."""
+        return await self._run_rounds(1)
+
     async def _let_requests_go(self) -> None:
         await self.ctx.foreground.quiet(YIELD_SECONDS)
 
